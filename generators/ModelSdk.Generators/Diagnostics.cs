@@ -1,0 +1,99 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+using ModelSdk.Generators.Model;
+
+namespace ModelSdk.Generators
+{
+    internal static class DiagnosticIds
+    {
+        public const string InvalidModel = "MSDK0001";
+        public const string ModelNotFound = "MSDK0002";
+        public const string UnsupportedType = "MSDK0003";
+        public const string DuplicateClassName = "MSDK0004";
+        public const string InvalidClassName = "MSDK0005";
+        public const string InvalidNamespace = "MSDK0006";
+    }
+
+    /// <summary>The diagnostics the generator reports; ids are listed in AnalyzerReleases.Shipped.md.</summary>
+    internal static class Diagnostics
+    {
+        private const string Category = "ModelSdk";
+
+        public static readonly DiagnosticDescriptor InvalidModel = new DiagnosticDescriptor(
+            DiagnosticIds.InvalidModel,
+            "The ONNX model file could not be read",
+            "The ONNX model file '{0}' could not be read: {1}",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "The file is empty, truncated, corrupt or not an ONNX model. No class was generated for it.");
+
+        public static readonly DiagnosticDescriptor ModelNotFound = new DiagnosticDescriptor(
+            DiagnosticIds.ModelNotFound,
+            "The ONNX model file was not found",
+            "The ONNX model file '{0}' was not found",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor UnsupportedType = new DiagnosticDescriptor(
+            DiagnosticIds.UnsupportedType,
+            "A model input or output has a type ModelSdk cannot express",
+            "The {0} '{1}' of model '{2}' has type {3}, which ModelSdk cannot express yet; the generated {4} throws NotSupportedException",
+            Category,
+            DiagnosticSeverity.Warning,
+            isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor DuplicateClassName = new DiagnosticDescriptor(
+            DiagnosticIds.DuplicateClassName,
+            "Two ONNX models map to the same class",
+            "The ONNX models '{1}' and '{2}' both map to class '{0}'; set ClassName (or Namespace) on one of the OnnxModel items",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor InvalidClassName = new DiagnosticDescriptor(
+            DiagnosticIds.InvalidClassName,
+            "The ClassName of an OnnxModel item is not a valid C# class name",
+            "ClassName '{1}' of the ONNX model '{0}' is not a valid C# class name{2}",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor InvalidNamespace = new DiagnosticDescriptor(
+            DiagnosticIds.InvalidNamespace,
+            "The Namespace of an OnnxModel item is not a valid C# namespace",
+            "Namespace '{1}' of the ONNX model '{0}' is not a valid C# namespace",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true);
+
+        public static DiagnosticDescriptor ById(string id) => id switch
+        {
+            DiagnosticIds.InvalidModel => InvalidModel,
+            DiagnosticIds.ModelNotFound => ModelNotFound,
+            DiagnosticIds.UnsupportedType => UnsupportedType,
+            DiagnosticIds.DuplicateClassName => DuplicateClassName,
+            DiagnosticIds.InvalidClassName => InvalidClassName,
+            _ => InvalidNamespace,
+        };
+
+        /// <summary>Creates the Roslyn diagnostic, located at the start of the model file.</summary>
+        public static Diagnostic ToDiagnostic(DiagnosticInfo info)
+        {
+            Location location = Location.Create(info.FilePath, default(TextSpan), new LinePositionSpan(default, default));
+            return Diagnostic.Create(ById(info.Id), location, info.Args.ToArray<object>());
+        }
+
+        private static object[] ToArray<T>(this EquatableArray<string> args)
+        {
+            var result = new object[args.Count];
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = args[i];
+            }
+
+            return result;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System;
+
+namespace ModelSdk.Generators.Model
+{
+    // Everything the pipeline caches is an equatable record made of strings, numbers and
+    // EquatableArrays: no Roslyn symbols, no Locations, so unchanged inputs stay Cached.
+
+    /// <summary>One OnnxModel item as MSBuild described it (through its manifest file).</summary>
+    internal sealed record ModelRequest(
+        string ModelPath,
+        string FileName,
+        string OutputRelativePath,
+        string? ClassName,
+        string? Namespace,
+        string RootNamespace,
+        string Stamp);
+
+    /// <summary>The kind of value an ONNX graph input or output carries (TypeProto's oneof).</summary>
+    internal enum ValueKind
+    {
+        Unknown,
+        Tensor,
+        SparseTensor,
+        Sequence,
+        Map,
+        Optional,
+        Opaque,
+    }
+
+    /// <summary>One dimension: fixed (<see cref="Value"/> &gt;= 0), symbolic (<see cref="Param"/>) or unknown.</summary>
+    internal sealed record DimSpec(long Value, string? Param)
+    {
+        public bool IsFixed => Value >= 0;
+    }
+
+    /// <summary>The type of a graph input or output.</summary>
+    /// <param name="Kind">Tensor, sequence, map, ...</param>
+    /// <param name="ElementType">ONNX TensorProto.DataType of a tensor's elements (0 when unknown or not a tensor).</param>
+    /// <param name="HasShape">False when the model gives no shape (rank unknown).</param>
+    /// <param name="Dims">The dimensions when <paramref name="HasShape"/>.</param>
+    /// <param name="Display">ONNX-style text of the type, e.g. <c>seq(tensor(float))</c>.</param>
+    internal sealed record TypeSpec(ValueKind Kind, int ElementType, bool HasShape, EquatableArray<DimSpec> Dims, string Display);
+
+    internal sealed record ValueSpec(string Name, string? DocString, TypeSpec Type);
+
+    internal sealed record KeyValue(string Key, string Value);
+
+    internal sealed record OpsetSpec(string Domain, long Version);
+
+    /// <summary>The model metadata the generator needs, read from the ModelProto.</summary>
+    internal sealed record ModelSpec(
+        long IrVersion,
+        string? ProducerName,
+        string? ProducerVersion,
+        string? Domain,
+        long ModelVersion,
+        string? DocString,
+        string? GraphName,
+        string? GraphDocString,
+        EquatableArray<OpsetSpec> Opsets,
+        EquatableArray<KeyValue> Metadata,
+        EquatableArray<ValueSpec> Inputs,
+        EquatableArray<ValueSpec> Outputs);
+
+    /// <summary>A diagnostic kept as plain data; turned into a Roslyn Diagnostic only when reported.</summary>
+    internal sealed record DiagnosticInfo(string Id, string FilePath, EquatableArray<string> Args)
+    {
+        public static DiagnosticInfo Create(string id, string filePath, params string[] args) =>
+            new DiagnosticInfo(id, filePath, new EquatableArray<string>(args));
+    }
+
+    /// <summary>The result of reading one model file: a spec, or the error that prevented it.</summary>
+    internal sealed record ParsedModel(ModelRequest Request, ModelSpec? Spec, DiagnosticInfo? Error);
+
+    /// <summary>A model ready to emit: its spec plus the C# names chosen for it.</summary>
+    internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace)
+    {
+        public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;
+    }
+
+    /// <summary>What the generator does for one OnnxModel item: a class to emit (or none) and diagnostics to report.</summary>
+    internal sealed record GenerationUnit(string ModelPath, ModelClass? Class, EquatableArray<DiagnosticInfo> Diagnostics);
+}

@@ -1,0 +1,96 @@
+using System.Collections.Generic;
+using System.IO;
+using ModelSdk.Generators.Emitting;
+using ModelSdk.Generators.Model;
+
+namespace ModelSdk.Generators
+{
+    /// <summary>Chooses the class name and namespace of a model and collects the diagnostics about its spec.</summary>
+    internal static class Naming
+    {
+        // Members of the generated class that the class itself must not be named after (CS0542).
+        private static readonly HashSet<string> ReservedClassNames = new HashSet<string>(System.StringComparer.Ordinal)
+        {
+            "Inputs", "Result", "ModelSignature", "DefaultModelPath", "Load", "Run",
+        };
+
+        public static GenerationUnit Resolve(ParsedModel parsed)
+        {
+            ModelRequest request = parsed.Request;
+            var diagnostics = new List<DiagnosticInfo>();
+            if (parsed.Error != null)
+            {
+                diagnostics.Add(parsed.Error);
+            }
+
+            string? className = ChooseClassName(request, diagnostics);
+            string? ns = ChooseNamespace(request, diagnostics);
+            ModelClass? model = null;
+            if (parsed.Spec != null && className != null && ns != null)
+            {
+                model = new ModelClass(request, parsed.Spec, className, ns);
+                ReportUnsupportedTypes(model, diagnostics);
+            }
+
+            return new GenerationUnit(request.ModelPath, model, new EquatableArray<DiagnosticInfo>(diagnostics));
+        }
+
+        private static string? ChooseClassName(ModelRequest request, List<DiagnosticInfo> diagnostics)
+        {
+            if (!string.IsNullOrEmpty(request.ClassName))
+            {
+                string explicitName = request.ClassName!;
+                if (!CSharpText.IsValidTypeName(explicitName))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName, string.Empty));
+                    return null;
+                }
+
+                if (ReservedClassNames.Contains(explicitName))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName,
+                        " (it is the name of a member of the generated class)"));
+                    return null;
+                }
+
+                return explicitName;
+            }
+
+            string derived = CSharpText.ToPascalIdentifier(Path.GetFileNameWithoutExtension(request.FileName), "OnnxModel").TrimStart('@');
+            return ReservedClassNames.Contains(derived) ? derived + "Model" : derived;
+        }
+
+        private static string? ChooseNamespace(ModelRequest request, List<DiagnosticInfo> diagnostics)
+        {
+            string ns = !string.IsNullOrEmpty(request.Namespace) ? request.Namespace! : request.RootNamespace;
+            if (!CSharpText.IsValidNamespace(ns))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidNamespace, request.ModelPath, request.FileName, ns));
+                return null;
+            }
+
+            return ns;
+        }
+
+        private static void ReportUnsupportedTypes(ModelClass model, List<DiagnosticInfo> diagnostics)
+        {
+            foreach (ValueSpec input in model.Spec.Inputs)
+            {
+                if (ModelPlan.SupportedCSharpType(input.Type) is null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnsupportedType, model.Request.ModelPath,
+                        "input", input.Name, model.ClassName, input.Type.Display, "Run method"));
+                }
+            }
+
+            foreach (ValueSpec output in model.Spec.Outputs)
+            {
+                if (ModelPlan.SupportedCSharpType(output.Type) is null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnsupportedType, model.Request.ModelPath,
+                        "output", output.Name, model.ClassName, output.Type.Display, "property"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using ModelSdk.Generators.Emitting;
+using ModelSdk.Generators.Model;
+using ModelSdk.Generators.Reading;
+
+namespace ModelSdk.Generators
+{
+    /// <summary>
+    /// Generates a typed class for every <c>OnnxModel</c> item of the project.
+    /// </summary>
+    /// <remarks>
+    /// MSBuild (build/ModelSdk.targets) writes a small text manifest per model and passes it as an
+    /// AdditionalFiles item, with the model's path, class name and namespace as item metadata. The
+    /// binary model itself is never an AdditionalFiles item, so no compiler, IDE or other analyzer
+    /// reads it as text. The manifest holds the model file's timestamp: when the model changes, the
+    /// manifest changes, and only then is the model read again (by path).
+    /// </remarks>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class OnnxModelGenerator : IIncrementalGenerator
+    {
+        /// <summary>Extension of the manifest files the build writes for each model.</summary>
+        public const string ManifestExtension = ".onnxmodel";
+
+        private const string MetadataPrefix = "build_metadata.AdditionalFiles.";
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            IncrementalValuesProvider<ModelRequest> requests = context.AdditionalTextsProvider
+                .Where(static text => text.Path.EndsWith(ManifestExtension, StringComparison.OrdinalIgnoreCase))
+                .Combine(context.AnalyzerConfigOptionsProvider)
+                .Select(static (pair, ct) => ReadManifest(pair.Left, pair.Right, ct))
+                .Where(static request => request != null)
+                .Select(static (request, _) => request!)
+                .WithTrackingName(TrackingNames.Requests);
+
+            IncrementalValuesProvider<GenerationUnit> units = requests
+                .Select(static (request, ct) => OnnxModelReader.Read(request, ct))
+                .WithTrackingName(TrackingNames.Parsed)
+                .Select(static (parsed, _) => Naming.Resolve(parsed))
+                .WithTrackingName(TrackingNames.Named);
+
+            // Every class name with the model claiming it, to report two models mapping to one class.
+            IncrementalValueProvider<EquatableArray<ClassClaim>> claims = units
+                .Where(static unit => unit.Class != null)
+                .Select(static (unit, _) => new ClassClaim(unit.Class!.FullName, unit.ModelPath, unit.Class.Request.FileName))
+                .Collect()
+                .Select(static (all, _) => new EquatableArray<ClassClaim>(all.ToArray()))
+                .WithTrackingName(TrackingNames.Claims);
+
+            context.RegisterSourceOutput(units.Combine(claims), static (spc, pair) => Emit(spc, pair.Left, pair.Right));
+        }
+
+        private static ModelRequest? ReadManifest(AdditionalText manifest, AnalyzerConfigOptionsProvider options, CancellationToken ct)
+        {
+            AnalyzerConfigOptions itemOptions = options.GetOptions(manifest);
+            if (!itemOptions.TryGetValue(MetadataPrefix + "ModelSdkModelPath", out string? modelPath) || string.IsNullOrEmpty(modelPath))
+            {
+                return null;
+            }
+
+            string fileName = System.IO.Path.GetFileName(modelPath);
+            string outputPath = Get(itemOptions, "ModelSdkOutputPath") ?? fileName;
+            options.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? rootNamespace);
+
+            // The manifest's text carries the model file's timestamp: its only job is to change when the model does.
+            string stamp = manifest.GetText(ct)?.ToString() ?? string.Empty;
+            return new ModelRequest(
+                modelPath,
+                fileName,
+                outputPath.Replace('\\', '/'),
+                Get(itemOptions, "ModelSdkClassName"),
+                Get(itemOptions, "ModelSdkNamespace"),
+                rootNamespace ?? string.Empty,
+                stamp);
+        }
+
+        private static string? Get(AnalyzerConfigOptions options, string metadata) =>
+            options.TryGetValue(MetadataPrefix + metadata, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+        private static void Emit(SourceProductionContext context, GenerationUnit unit, EquatableArray<ClassClaim> claims)
+        {
+            foreach (DiagnosticInfo diagnostic in unit.Diagnostics)
+            {
+                context.ReportDiagnostic(Diagnostics.ToDiagnostic(diagnostic));
+            }
+
+            ModelClass? model = unit.Class;
+            if (model is null)
+            {
+                return;
+            }
+
+            // When several models claim one class, the first by path keeps it; the others get an error instead of code.
+            ClassClaim? winner = null;
+            foreach (ClassClaim claim in claims)
+            {
+                if (claim.FullName == model.FullName && (winner is null || string.CompareOrdinal(claim.ModelPath, winner.ModelPath) < 0))
+                {
+                    winner = claim;
+                }
+            }
+
+            if (winner != null && winner.ModelPath != unit.ModelPath)
+            {
+                context.ReportDiagnostic(Diagnostics.ToDiagnostic(DiagnosticInfo.Create(
+                    DiagnosticIds.DuplicateClassName, unit.ModelPath, model.FullName, winner.FileName, model.Request.FileName)));
+                return;
+            }
+
+            context.AddSource(HintName(model.FullName), SourceText.From(ModelEmitter.Emit(model), Encoding.UTF8));
+        }
+
+        /// <summary>An ASCII file name for the generated source, unique per class.</summary>
+        internal static string HintName(string fullName)
+        {
+            var builder = new StringBuilder(fullName.Length);
+            bool changed = false;
+            foreach (char c in fullName)
+            {
+                bool safe = c < 128 && (char.IsLetterOrDigit(c) || c == '.' || c == '_');
+                builder.Append(safe ? c : '_');
+                changed |= !safe;
+            }
+
+            if (changed)
+            {
+                builder.Append('_').Append(StableHash(fullName).ToString("x8", CultureInfo.InvariantCulture));
+            }
+
+            return builder.Append(".g.cs").ToString();
+        }
+
+        private static uint StableHash(string text)
+        {
+            uint hash = 2166136261;
+            foreach (char c in text)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash;
+        }
+
+        internal sealed record ClassClaim(string FullName, string ModelPath, string FileName);
+    }
+
+    /// <summary>Names of the pipeline steps, for tests that check what re-ran.</summary>
+    internal static class TrackingNames
+    {
+        public const string Requests = "ModelRequests";
+        public const string Parsed = "ParsedModels";
+        public const string Named = "NamedModels";
+        public const string Claims = "ClassClaims";
+    }
+}

@@ -1,0 +1,565 @@
+#!/usr/bin/python3
+"""Builds the ONNX models and test data used by ModelSdk's generator and tests.
+
+Run with Debian's python (it has onnx 1.12, numpy, scikit-learn):
+
+    /usr/bin/python3 models/make_models.py
+
+Everything is deterministic (fixed seeds, no timestamps), so re-running produces
+byte-identical files. Expected outputs are computed with numpy (onnx 1.12 has no
+reference evaluator); the C# tests run the models with ONNX Runtime and compare.
+
+Test data follows ONNX's backend test corpus layout:
+    testdata/<model>/test_data_set_<k>/input_<i>.pb / output_<i>.pb
+where i is the position among graph inputs (excluding initializers) / outputs and
+each file is a serialized TensorProto named after the graph input/output.
+"""
+
+import csv
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRODUCER = "ModelSdk make_models.py"
+PRODUCER_VERSION = "1.0"
+OPSET = 17
+
+
+# --------------------------------------------------------------------------- helpers
+
+def make_model(graph, doc, opset=OPSET, ir_version=None, metadata=None):
+    """Wraps a graph in a ModelProto, checks it strictly and returns it."""
+    kwargs = {}
+    if ir_version is not None:
+        kwargs["ir_version"] = ir_version
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name=PRODUCER,
+        producer_version=PRODUCER_VERSION,
+        doc_string=doc,
+        **kwargs,
+    )
+    if metadata:
+        # A list (not a dict) keeps the order explicit and the bytes stable.
+        for key, value in metadata:
+            entry = model.metadata_props.add()
+            entry.key = key
+            entry.value = value
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def save_model(model, name):
+    path = os.path.join(HERE, name + ".onnx")
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    return path
+
+
+def tensor(arr, name):
+    return numpy_helper.from_array(np.asarray(arr), name=name)
+
+
+def write_test_set(name, index, inputs, outputs):
+    """inputs/outputs: lists of TensorProto (or (name, array) pairs) in graph order."""
+    folder = os.path.join(HERE, "testdata", name, "test_data_set_%d" % index)
+    os.makedirs(folder, exist_ok=True)
+    for kind, items in (("input", inputs), ("output", outputs)):
+        for i, item in enumerate(items):
+            if not isinstance(item, TensorProto):
+                item = tensor(item[1], item[0])
+            with open(os.path.join(folder, "%s_%d.pb" % (kind, i)), "wb") as f:
+                f.write(item.SerializeToString())
+
+
+def vi(name, elem_type, shape, doc=""):
+    return helper.make_tensor_value_info(name, elem_type, shape, doc_string=doc)
+
+
+def softmax(z):
+    # Same formulation ONNX Runtime uses: exp(z - max) / sum.
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- 1. digits
+
+DIGIT_LABELS = "0,1,2,3,4,5,6,7,8,9"
+DIGIT_DATASET = "scikit-learn digits (UCI ML hand-written digits)"
+PIXEL_SCALE = np.float32(1.0 / 16.0)  # exact power of two, so graph == numpy
+
+
+def train_digits():
+    """Trains the real MLP; returns float32 weights and the held-out split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    digits = load_digits()
+    X, y = digits.data, digits.target
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), activation="relu",
+                        max_iter=2000, random_state=0)
+    clf.fit(X_train / 16.0, y_train)
+    weights = {
+        "W1": clf.coefs_[0].astype(np.float32),       # [64, 32]
+        "b1": clf.intercepts_[0].astype(np.float32),  # [32]
+        "W2": clf.coefs_[1].astype(np.float32),       # [32, 10]
+        "b2": clf.intercepts_[1].astype(np.float32),  # [10]
+    }
+    return weights, X_test, y_test, clf.n_iter_
+
+
+def digits_encode(w, pixels):
+    x = pixels.astype(np.float32) * PIXEL_SCALE
+    return np.maximum(x @ w["W1"] + w["b1"], np.float32(0)).astype(np.float32)
+
+
+def digits_head(w, features):
+    logits = (features @ w["W2"] + w["b2"]).astype(np.float32)
+    probs = softmax(logits)
+    return np.argmax(probs, axis=1).astype(np.int64), probs
+
+
+def encoder_nodes(w):
+    """pixels -> features (shared by `digits` and `digits_encoder`)."""
+    inits = [tensor(PIXEL_SCALE, "pixel_scale"), tensor(w["W1"], "W1"), tensor(w["b1"], "b1")]
+    nodes = [
+        helper.make_node("Mul", ["pixels", "pixel_scale"], ["scaled"], name="scale"),
+        helper.make_node("MatMul", ["scaled", "W1"], ["hidden_mm"], name="dense1_matmul"),
+        helper.make_node("Add", ["hidden_mm", "b1"], ["hidden_pre"], name="dense1_bias"),
+        helper.make_node("Relu", ["hidden_pre"], ["features"], name="dense1_relu"),
+    ]
+    return nodes, inits
+
+
+def head_nodes(w):
+    """features -> label, probabilities (shared by `digits` and `digits_head`)."""
+    inits = [tensor(w["W2"], "W2"), tensor(w["b2"], "b2")]
+    nodes = [
+        helper.make_node("MatMul", ["features", "W2"], ["logits_mm"], name="dense2_matmul"),
+        helper.make_node("Add", ["logits_mm", "b2"], ["logits"], name="dense2_bias"),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], name="softmax", axis=1),
+        helper.make_node("ArgMax", ["probabilities"], ["label"], name="argmax",
+                         axis=1, keepdims=0),
+    ]
+    return nodes, inits
+
+
+PIXELS_IN = ("pixels", "Raw 8x8 digit image, row-major, pixel values 0..16 "
+             "(the graph scales by 1/16 itself).")
+LABEL_OUT = ("label", "Predicted digit 0..9 (ArgMax of probabilities).")
+PROBS_OUT = ("probabilities", "Softmax class probabilities for digits 0..9.")
+FEATURES_DOC = "32 ReLU hidden activations of the digits MLP."
+
+
+def make_digits():
+    w, X_test, y_test, n_iter = train_digits()
+
+    # Held-out accuracy from OUR numpy forward pass (what the graph computes).
+    labels, _ = digits_head(w, digits_encode(w, X_test))
+    accuracy = "%.4f" % float(np.mean(labels == y_test))
+    print("digits: MLP converged in %d iterations; held-out accuracy %s on %d samples"
+          % (n_iter, accuracy, len(y_test)))
+
+    metadata = [("labels", DIGIT_LABELS), ("dataset", DIGIT_DATASET), ("accuracy", accuracy)]
+    sample = X_test[:1].astype(np.float32)  # first held-out sample, [1, 64]
+    features = digits_encode(w, sample)
+    label, probs = digits_head(w, features)
+
+    # Full classifier.
+    enc_nodes, enc_inits = encoder_nodes(w)
+    h_nodes, h_inits = head_nodes(w)
+    graph = helper.make_graph(
+        enc_nodes + h_nodes, "digits",
+        [vi(PIXELS_IN[0], TensorProto.FLOAT, [1, 64], PIXELS_IN[1])],
+        [vi(LABEL_OUT[0], TensorProto.INT64, [1], LABEL_OUT[1]),
+         vi(PROBS_OUT[0], TensorProto.FLOAT, [1, 10], PROBS_OUT[1])],
+        initializer=enc_inits + h_inits,
+        doc_string="Scale 1/16 -> Dense(64->32) -> ReLU -> Dense(32->10) -> Softmax; ArgMax -> label.")
+    model = make_model(graph, "Hand-written digit classifier: a scikit-learn MLPClassifier "
+                       "(32 ReLU hidden units) trained on the UCI digits data set.",
+                       metadata=metadata)
+    save_model(model, "digits")
+    write_test_set("digits", 0, [("pixels", sample)],
+                   [("label", label), ("probabilities", probs)])
+
+    # Chaining pair: encoder output feeds the head's input.
+    enc_nodes, enc_inits = encoder_nodes(w)
+    graph = helper.make_graph(
+        enc_nodes, "digits_encoder",
+        [vi(PIXELS_IN[0], TensorProto.FLOAT, [1, 64], PIXELS_IN[1])],
+        [vi("features", TensorProto.FLOAT, [1, 32], FEATURES_DOC)],
+        initializer=enc_inits,
+        doc_string="Scale 1/16 -> Dense(64->32) -> ReLU.")
+    model = make_model(graph, "First half of the digits MLP: pixels -> hidden features. "
+                       "Chain with digits_head.", metadata=metadata)
+    save_model(model, "digits_encoder")
+    write_test_set("digits_encoder", 0, [("pixels", sample)], [("features", features)])
+
+    h_nodes, h_inits = head_nodes(w)
+    graph = helper.make_graph(
+        h_nodes, "digits_head",
+        [vi("features", TensorProto.FLOAT, [1, 32], FEATURES_DOC + " Output of digits_encoder.")],
+        [vi(LABEL_OUT[0], TensorProto.INT64, [1], LABEL_OUT[1]),
+         vi(PROBS_OUT[0], TensorProto.FLOAT, [1, 10], PROBS_OUT[1])],
+        initializer=h_inits,
+        doc_string="Dense(32->10) -> Softmax; ArgMax -> label.")
+    model = make_model(graph, "Second half of the digits MLP: hidden features -> class. "
+                       "Chain after digits_encoder.", metadata=metadata)
+    save_model(model, "digits_head")
+    write_test_set("digits_head", 0, [("features", features)],
+                   [("label", label), ("probabilities", probs)])
+
+    # Sample rows for demos/tests: true label + 64 integer pixels.
+    with open(os.path.join(HERE, "digits_samples.csv"), "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["label"] + ["p%d" % i for i in range(64)])
+        for row, target in zip(X_test[:50], y_test[:50]):
+            out.writerow([int(target)] + [int(v) for v in row])
+    return accuracy
+
+
+# --------------------------------------------------------------------------- 2. types
+
+def bfloat16_tensor(values, name):
+    """numpy has no bfloat16: keep the upper 16 bits of float32 (values must be exact)."""
+    f32 = np.asarray(values, dtype=np.float32)
+    bits = (f32.view(np.uint32) >> 16).astype("<u2")
+    assert np.array_equal((bits.astype(np.uint32) << 16).view(np.float32), f32), "not exact"
+    t = TensorProto()
+    t.name = name
+    t.data_type = TensorProto.BFLOAT16
+    t.dims.extend(f32.shape)
+    t.raw_data = bits.tobytes()
+    return t
+
+
+def make_types():
+    # (prefix, onnx type, shape, op or None for Identity, constant, test input)
+    specs = [
+        ("f32", TensorProto.FLOAT, [2, 3], "Mul", np.float32(2),
+         np.array([[1.5, -2.25, 0.0], [3.0e5, -1.0e-3, 7.125]], dtype=np.float32)),
+        ("f64", TensorProto.DOUBLE, [2, 3], "Add", np.float64(1),
+         np.array([[0.1, -2.5, 1e300], [-1e-300, 3.141592653589793, 0.0]], dtype=np.float64)),
+        ("i32", TensorProto.INT32, [4], "Mul", np.int32(3),
+         np.array([-7, 0, 700000000, -700000000], dtype=np.int32)),
+        ("i64", TensorProto.INT64, [4], "Sub", np.int64(1),
+         np.array([2**62 + 3, -(2**62), 0, 2**63 - 1], dtype=np.int64)),
+        ("bool", TensorProto.BOOL, [3], "Not", None, np.array([True, False, True])),
+        ("u8", TensorProto.UINT8, [5], None, None, np.array([0, 1, 127, 128, 255], dtype=np.uint8)),
+        ("i8", TensorProto.INT8, [5], None, None, np.array([-128, -1, 0, 1, 127], dtype=np.int8)),
+        ("i16", TensorProto.INT16, [3], None, None, np.array([-32768, 12345, 32767], dtype=np.int16)),
+        ("u16", TensorProto.UINT16, [3], None, None, np.array([0, 40000, 65535], dtype=np.uint16)),
+        ("u32", TensorProto.UINT32, [3], None, None,
+         np.array([0, 3000000000, 4294967295], dtype=np.uint32)),
+        ("u64", TensorProto.UINT64, [3], None, None,
+         np.array([0, 2**63 + 5, 2**64 - 1], dtype=np.uint64)),
+        ("f16", TensorProto.FLOAT16, [4], None, None,
+         np.array([1.0, -2.5, 0.099975586, 65504.0], dtype=np.float16)),
+        ("bf16", TensorProto.BFLOAT16, [4], None, None, [1.0, -2.5, 0.15625, 3.0]),
+        ("str", TensorProto.STRING, [2], None, None, np.array(["héllo", "世界"], dtype=object)),
+    ]
+    nodes, inits, inputs, outputs, in_data, out_data = [], [], [], [], [], []
+    for prefix, etype, shape, op, const, value in specs:
+        x, y = prefix + "_in", prefix + "_out"
+        tname = onnx.TensorProto.DataType.Name(etype).lower()
+        if op is None:
+            nodes.append(helper.make_node("Identity", [x], [y], name=prefix + "_identity"))
+            doc, expected = "Identity(%s)" % x, value
+        elif op == "Not":
+            nodes.append(helper.make_node("Not", [x], [y], name=prefix + "_not"))
+            doc, expected = "Not(%s)" % x, np.logical_not(value)
+        else:
+            cname = prefix + "_const"
+            inits.append(tensor(const, cname))
+            nodes.append(helper.make_node(op, [x, cname], [y], name=prefix + "_" + op.lower()))
+            sym = {"Mul": "*", "Add": "+", "Sub": "-"}[op]
+            doc = "%s %s %s" % (x, sym, const)
+            expected = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract}[op](value, const)
+            expected = expected.astype(value.dtype)
+        inputs.append(vi(x, etype, shape, "A %s tensor." % tname))
+        outputs.append(vi(y, etype, shape, doc + "."))
+        if etype == TensorProto.BFLOAT16:
+            in_data.append(bfloat16_tensor(value, x))
+            out_data.append(bfloat16_tensor(value, y))
+        else:
+            in_data.append(tensor(value, x))
+            out_data.append(tensor(expected, y))
+
+    graph = helper.make_graph(
+        nodes, "types", inputs, outputs, initializer=inits,
+        doc_string="One independent input->output path per ONNX tensor element type.")
+    model = make_model(graph, "Covers every tensor element type the SDK maps: float, double, "
+                       "int32, int64, bool, uint8, int8, int16, uint16, uint32, uint64, "
+                       "float16, bfloat16, string.")
+    save_model(model, "types")
+    write_test_set("types", 0, in_data, out_data)
+
+
+# --------------------------------------------------------------------------- 3. dynamic_batch
+
+def make_dynamic_batch():
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((8, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "W"], ["mm"], name="matmul"),
+         helper.make_node("Add", ["mm", "b"], ["scores"], name="bias"),
+         helper.make_node("ArgMax", ["scores"], ["best"], name="argmax", axis=1, keepdims=0)],
+        "dynamic_batch",
+        [vi("features", TensorProto.FLOAT, ["batch", 8], "A batch of 8-feature rows.")],
+        [vi("scores", TensorProto.FLOAT, ["batch", 4], "Linear scores per row."),
+         vi("best", TensorProto.INT64, ["batch"], "Index of the highest score per row.")],
+        initializer=[tensor(W, "W"), tensor(b, "b")],
+        doc_string="scores = features @ W + b; best = ArgMax(scores, axis=1).")
+    save_model(make_model(graph, "Linear layer with a symbolic batch dimension."), "dynamic_batch")
+    for k, batch in enumerate((1, 5)):
+        x = rng.standard_normal((batch, 8)).astype(np.float32)
+        scores = (x @ W + b).astype(np.float32)
+        write_test_set("dynamic_batch", k, [("features", x)],
+                       [("scores", scores), ("best", np.argmax(scores, axis=1).astype(np.int64))])
+
+
+# --------------------------------------------------------------------------- 4. nonzero
+
+def make_nonzero():
+    graph = helper.make_graph(
+        [helper.make_node("NonZero", ["values"], ["indices"], name="nonzero")],
+        "nonzero",
+        [vi("values", TensorProto.FLOAT, ["n"], "Any 1-D float vector.")],
+        # None -> a dim with neither dim_value nor dim_param (fully unknown).
+        [vi("indices", TensorProto.INT64, [1, None],
+            "Positions of the non-zero values; second dim is data-dependent and unnamed.")],
+        doc_string="indices = NonZero(values).")
+    save_model(make_model(graph, "Output whose shape has an unknown, unnamed dimension."), "nonzero")
+    values = np.array([0, 1.5, 0, -2, 3], dtype=np.float32)
+    write_test_set("nonzero", 0, [("values", values)],
+                   [("indices", np.array(np.nonzero(values), dtype=np.int64))])
+
+
+# --------------------------------------------------------------------------- 5. hostile_names
+
+# Pieces that break naive code generators (comments, XML docs, preprocessor, strings).
+HOSTILE = [
+    "*/",
+    "</summary>",
+    "<script>&amp;",
+    "#error injected",
+    "\n}\nclass Injected {}\n//",
+    '"\\"',                      # a double quote, a backslash, a double quote
+    "\x01\x07\x1b",              # control characters
+    "\u2028#error boom",         # LINE SEPARATOR: a line break to C#
+    "\u2029#error boom",         # PARAGRAPH SEPARATOR: a line break to C#
+    "\r\n",
+]
+HOSTILE_ALL = " ".join(HOSTILE)
+
+
+def make_hostile_names():
+    in_names = ["class", "0", "a b", "a_b", "x::y/z.w", "ünï cødé", "Run", "39"]
+    out_names = ["out put", "int", "Result", "out-put", "ToString", "1st", "Equals", "__"]
+    nodes = [helper.make_node("Identity", [i], [o], name="identity %d */" % k)
+             for k, (i, o) in enumerate(zip(in_names, out_names))]
+    # Give some inputs/outputs hostile docs, one piece each plus the full set, rest plain.
+    in_docs = [HOSTILE_ALL, HOSTILE[0] + " input 0", HOSTILE[1], HOSTILE[2] + HOSTILE[3],
+               HOSTILE[4], HOSTILE[5], HOSTILE[6] + HOSTILE[9], ""]
+    out_docs = [HOSTILE[7] + "\n" + HOSTILE[8], HOSTILE_ALL, "", HOSTILE[3], HOSTILE[5] + HOSTILE[0],
+                "plain doc", HOSTILE[4] + HOSTILE[1], HOSTILE[9]]
+    graph = helper.make_graph(
+        nodes, "hostile */ graph",
+        [vi(n, TensorProto.FLOAT, [1], d) for n, d in zip(in_names, in_docs)],
+        [vi(n, TensorProto.FLOAT, [1], d) for n, d in zip(out_names, out_docs)],
+        doc_string="Graph doc: " + HOSTILE_ALL)
+    model = make_model(graph, "Model doc: " + HOSTILE_ALL,
+                       metadata=[('we"ird', "line1\nline2")])
+    save_model(model, "hostile_names")
+    values = [np.array([float(k + 1)], dtype=np.float32) for k in range(8)]
+    write_test_set("hostile_names", 0, list(zip(in_names, values)), list(zip(out_names, values)))
+
+
+# --------------------------------------------------------------------------- 6. legacy
+
+def make_legacy_initializer_inputs():
+    W = np.array([[1.0, -1.0], [0.5, 2.0], [-3.0, 0.25]], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"], name="matmul")],
+        "legacy_initializer_inputs",
+        # IR < 4: every initializer must also be listed as a graph input (a default value).
+        [vi("x", TensorProto.FLOAT, [1, 3], "Row vector."),
+         vi("W", TensorProto.FLOAT, [3, 2], "Weight with a default (initializer); may be overridden.")],
+        [vi("y", TensorProto.FLOAT, [1, 2], "x @ W.")],
+        initializer=[tensor(W, "W")],
+        doc_string="y = MatMul(x, W), W is both a graph input and an initializer.")
+    model = make_model(graph, "Old-style model (IR 3, opset 8) whose initializer is also a "
+                       "graph input.", opset=8, ir_version=3)
+    save_model(model, "legacy_initializer_inputs")
+    x = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    write_test_set("legacy_initializer_inputs", 0, [("x", x)], [("y", (x @ W).astype(np.float32))])
+
+
+# --------------------------------------------------------------------------- 7. sequence_output
+
+def make_sequence_output():
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"], name="identity"),
+         helper.make_node("SequenceConstruct", ["x", "x"], ["parts"], name="sequence")],
+        "sequence_output",
+        [vi("x", TensorProto.FLOAT, [3], "Any 3-vector.")],
+        [vi("y", TensorProto.FLOAT, [3], "Copy of x."),
+         helper.make_tensor_sequence_value_info("parts", TensorProto.FLOAT, [3],
+                                                doc_string="Sequence [x, x].")],
+        doc_string="y = x; parts = SequenceConstruct(x, x).")
+    save_model(make_model(graph, "Model with a non-tensor (sequence) output."), "sequence_output")
+    x = np.array([1.0, -2.0, 3.5], dtype=np.float32)
+    # Only output_0 (y): the backend layout has no TensorProto form for the sequence.
+    write_test_set("sequence_output", 0, [("x", x)], [("y", x)])
+
+
+# --------------------------------------------------------------------------- 8. tiny
+
+def make_tiny():
+    one = np.ones((1, 4), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["y"], name="add_one")],
+        "tiny",
+        [vi("x", TensorProto.FLOAT, [1, 4], "Any 4 values.")],
+        [vi("y", TensorProto.FLOAT, [1, 4], "x + 1.")],
+        initializer=[tensor(one, "one")],
+        doc_string="y = x + 1.")
+    save_model(make_model(graph, "Smallest useful model: adds one."), "tiny")
+    x = np.array([[0.0, 1.5, -2.0, 100.25]], dtype=np.float32)
+    write_test_set("tiny", 0, [("x", x)], [("y", x + one)])
+
+
+# --------------------------------------------------------------------------- 9. mlp_mid
+
+def dense_chain(x_name, weights, relu_last):
+    """MatMul+Add(+Relu) layers; returns nodes, initializers, final output name."""
+    nodes, inits, cur = [], [], x_name
+    for k, (W, b) in enumerate(weights):
+        last = k == len(weights) - 1
+        inits += [tensor(W, "W%d" % k), tensor(b, "b%d" % k)]
+        nodes.append(helper.make_node("MatMul", [cur, "W%d" % k], ["mm%d" % k], name="matmul%d" % k))
+        out = "logits" if last and not relu_last else "pre%d" % k
+        nodes.append(helper.make_node("Add", ["mm%d" % k, "b%d" % k], [out], name="bias%d" % k))
+        if not last or relu_last:
+            out2 = "act%d" % k
+            nodes.append(helper.make_node("Relu", [out], [out2], name="relu%d" % k))
+            out = out2
+        cur = out
+    return nodes, inits, cur
+
+
+def make_mlp_mid():
+    rng = np.random.default_rng(2)
+    sizes = [(256, 256), (256, 128), (128, 10)]
+    weights = [((rng.standard_normal((i, o)) / np.sqrt(i)).astype(np.float32),
+                (rng.standard_normal(o) / np.sqrt(i)).astype(np.float32)) for i, o in sizes]
+    nodes, inits, _ = dense_chain("x", weights, relu_last=False)
+    graph = helper.make_graph(
+        nodes, "mlp_mid",
+        [vi("x", TensorProto.FLOAT, [1, 256], "256 input features.")],
+        [vi("logits", TensorProto.FLOAT, [1, 10], "Raw class scores.")],
+        initializer=inits,
+        doc_string="Dense(256->256) ReLU -> Dense(256->128) ReLU -> Dense(128->10).")
+    save_model(make_model(graph, "Mid-sized MLP (~400 KB of float32 weights) for load/run "
+                          "benchmarks."), "mlp_mid")
+    x = rng.standard_normal((1, 256)).astype(np.float32)
+    h = x
+    for k, (W, b) in enumerate(weights):
+        h = (h @ W + b).astype(np.float32)
+        if k < len(weights) - 1:
+            h = np.maximum(h, np.float32(0))
+    write_test_set("mlp_mid", 0, [("x", x)], [("logits", h)])
+
+
+# --------------------------------------------------------------------------- 10. big_input
+
+def make_big_input():
+    i64 = lambda v: np.array(v, dtype=np.int64)
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["image", "starts", "ends"], ["corner_raw"], name="slice"),
+         helper.make_node("Mul", ["corner_raw", "two"], ["corner"], name="double")],
+        "big_input",
+        [vi("image", TensorProto.FLOAT, [1, 3, 1024, 1024], "A 12 MB image tensor.")],
+        [vi("corner", TensorProto.FLOAT, [1, 1, 1, 16],
+            "2 * image[0:1, 0:1, 0:1, 0:16] (the first 16 elements).")],
+        initializer=[tensor(i64([0, 0, 0, 0]), "starts"), tensor(i64([1, 1, 1, 16]), "ends"),
+                     tensor(np.float32(2), "two")],
+        doc_string="corner = 2 * Slice(image, [0,0,0,0], [1,1,1,16]).")
+    save_model(make_model(graph, "Reads only 16 of 3M input elements, so the cost of passing "
+                          "the input dominates. No test data (input too big)."), "big_input")
+
+
+# --------------------------------------------------------------------------- 11. two_outputs
+
+def make_two_outputs():
+    graph = helper.make_graph(
+        # ReduceSum without an axes input sums over all axes (opset 13+).
+        [helper.make_node("ReduceSum", ["x"], ["small"], name="sum_all", keepdims=1),
+         helper.make_node("Tile", ["x", "repeats"], ["large"], name="tile")],
+        "two_outputs",
+        [vi("x", TensorProto.FLOAT, [1, 16], "16 values.")],
+        [vi("small", TensorProto.FLOAT, [1, 1], "Sum of all x."),
+         vi("large", TensorProto.FLOAT, [1024, 4096], "x tiled [1024, 256] times (16 MB).")],
+        initializer=[tensor(np.array([1024, 256], dtype=np.int64), "repeats")],
+        doc_string="small = ReduceSum(x); large = Tile(x, [1024, 256]).")
+    save_model(make_model(graph, "One cheap small output and one 16 MB output, to test "
+                          "fetching only some outputs. No test data."), "two_outputs")
+
+
+# --------------------------------------------------------------------------- 12. compute_bound
+
+def make_compute_bound():
+    rng = np.random.default_rng(3)
+    weights = [(rng.standard_normal((256, 256)) / np.sqrt(256)).astype(np.float32)
+               for _ in range(4)]
+    nodes, inits, cur = [], [], "x"
+    for k, W in enumerate(weights):
+        inits.append(tensor(W, "W%d" % k))
+        nodes.append(helper.make_node("MatMul", [cur, "W%d" % k], ["mm%d" % k], name="matmul%d" % k))
+        nodes.append(helper.make_node("Relu", ["mm%d" % k], ["act%d" % k], name="relu%d" % k))
+        cur = "act%d" % k
+    inits.append(tensor(np.array([1], dtype=np.int64), "axes"))
+    nodes.append(helper.make_node("ReduceSum", [cur, "axes"], ["y"], name="row_sum", keepdims=0))
+    graph = helper.make_graph(
+        nodes, "compute_bound",
+        [vi("x", TensorProto.FLOAT, [256, 256], "A 256x256 matrix.")],
+        [vi("y", TensorProto.FLOAT, [256], "Row sums after 4 MatMul+ReLU layers.")],
+        initializer=inits,
+        doc_string="4 x (MatMul 256x256 -> Relu) -> ReduceSum(axes=[1], keepdims=0).")
+    save_model(make_model(graph, "Compute-heavy model (~67 MFLOP per run, ~1 MB of weights) "
+                          "for run-time benchmarks."), "compute_bound")
+    x = np.random.default_rng(4).standard_normal((256, 256)).astype(np.float32)
+    h = x
+    for W in weights:
+        h = np.maximum(h @ W, np.float32(0)).astype(np.float32)
+    write_test_set("compute_bound", 0, [("x", x)], [("y", h.sum(axis=1).astype(np.float32))])
+
+
+# --------------------------------------------------------------------------- main
+
+def main():
+    accuracy = make_digits()
+    make_types()
+    make_dynamic_batch()
+    make_nonzero()
+    make_hostile_names()
+    make_legacy_initializer_inputs()
+    make_sequence_output()
+    make_tiny()
+    make_mlp_mid()
+    make_big_input()
+    make_two_outputs()
+    make_compute_bound()
+    print("wrote models to %s (digits accuracy %s)" % (HERE, accuracy))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,520 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Microsoft.ML.OnnxRuntime;
+using ModelSdk.Native;
+
+namespace ModelSdk
+{
+    /// <summary>
+    /// One reusable inference request of a model: an ONNX Runtime I/O binding with its inputs and
+    /// outputs bound once and re-bound only when a buffer or a shape changes, so that repeated runs
+    /// allocate nothing. A request runs one inference at a time; outputs are views of its buffers,
+    /// valid until its next run.
+    /// </summary>
+    /// <remarks>
+    /// Generated model classes drive requests through typed members; the members here take inputs
+    /// and outputs by index (graph order), for tools that don't know the model at compile time.
+    /// </remarks>
+    public sealed unsafe partial class InferRequest : IDisposable
+    {
+        /// <summary>Inputs beyond this count are copied (they can't all be pinned in one call).</summary>
+        public const int MaxPinnedInputs = 8;
+
+        private static readonly byte[] EmptyData = GC.AllocateArray<byte>(8, pinned: true);
+
+        private readonly CompiledModel _model;
+        private readonly ModelSignature _signature;
+        private readonly OrtIoBinding _binding;
+        private readonly IntPtr _bindingHandle;
+        private readonly RunOptions _runOptions;
+        private readonly InputSlot[] _inputs;
+        private readonly OutputSlot[] _outputs;
+        private readonly OutputSlot[] _boundOrder;   // outputs in the order ONNX Runtime reports bound values
+        private readonly long[] _symbols;            // values of the symbolic dims for the current run, -1 = unset
+        private long _version;
+        private int _busy;
+        private bool _disposed;
+
+        internal InferRequest(CompiledModel model)
+        {
+            _model = model;
+            _signature = model.Signature;
+            _binding = model.Session.CreateIoBinding();
+            bool addedRef = false;
+            _binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
+            _bindingHandle = _binding.DangerousGetHandle();
+            _runOptions = new RunOptions();
+
+            _inputs = new InputSlot[_signature.Inputs.Count];
+            for (int i = 0; i < _inputs.Length; i++)
+            {
+                _inputs[i] = new InputSlot(_signature.Inputs[i]);
+            }
+
+            _symbols = new long[_signature.SymbolCount];
+            _symbols.AsSpan().Fill(-1);
+
+            _outputs = new OutputSlot[_signature.Outputs.Count];
+            bool anySupported = false;
+            for (int i = 0; i < _outputs.Length; i++)
+            {
+                _outputs[i] = new OutputSlot(_signature.Outputs[i], i);
+                anySupported |= _outputs[i].Info.IsSupported;
+            }
+
+            // Bind every output we can read (unsupported ones are not computed at all, unless there is nothing else:
+            // ONNX Runtime needs at least one output). All start bound to the CPU device: this fixes the order in
+            // which ONNX Runtime reports them; predictable ones are re-bound to our buffers in place before each run.
+            var bound = new System.Collections.Generic.List<OutputSlot>();
+            foreach (OutputSlot slot in _outputs)
+            {
+                if (!slot.Info.IsSupported && anySupported)
+                {
+                    continue;
+                }
+
+                slot.Predictable = slot.Info.IsSupported && slot.Info.ElementType != OnnxElementType.String && IsPredictable(slot.Info);
+                slot.Mode = slot.Predictable ? OutputMode.Preallocated : OutputMode.Dynamic;
+                fixed (byte* name = slot.NameUtf8)
+                {
+                    OrtNative.BindOutputToCpu(_bindingHandle, name);
+                }
+
+                bound.Add(slot);
+            }
+
+            _boundOrder = bound.ToArray();
+        }
+
+        /// <summary>The model this request belongs to.</summary>
+        public CompiledModel Model => _model;
+
+        /// <summary>The model's inputs and outputs.</summary>
+        public ModelSignature Signature => _signature;
+
+        /// <summary>Increases with every run; output views remember the version they were read at.</summary>
+        public long Version => Volatile.Read(ref _version);
+
+        /// <summary>How inputs reach ONNX Runtime: shared in place (default for direct runs) or copied.</summary>
+        public InputMode InputMode { get; set; } = InputMode.Shared;
+
+        private static bool IsPredictable(TensorInfo info)
+        {
+            if (!info.HasShape)
+            {
+                return false;
+            }
+
+            foreach (Dim dim in info.Dims)
+            {
+                if (!dim.IsFixed && dim.SymbolIndex < 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>Sets the value of a symbolic dim for the next run (null leaves it to be inferred).</summary>
+        /// <param name="symbol">The symbol's index in <see cref="ModelSignature"/> (see <see cref="Dim.SymbolIndex"/>).</param>
+        /// <param name="value">The size, or null.</param>
+        public void SetSymbol(int symbol, long? value)
+        {
+            if ((uint)symbol >= (uint)_symbols.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(symbol), symbol, $"Model '{_signature.ModelName}' has {_symbols.Length} symbolic dims.");
+            }
+
+            if (value is long v)
+            {
+                if (v < 0)
+                {
+                    throw new ArgumentOutOfRangeException(_signature.SymbolName(symbol), v,
+                        $"The symbolic dimension '{_signature.SymbolName(symbol)}' of model '{_signature.ModelName}' can't be negative.");
+                }
+
+                _symbols[symbol] = v;
+            }
+        }
+
+        /// <summary>Copies an input into the request's own buffer for the next run (used for inputs beyond <see cref="MaxPinnedInputs"/>).</summary>
+        public void CopyInput(int index, InputArg input)
+        {
+            ThrowIfDisposed();
+            if ((uint)index >= (uint)_inputs.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Model '{_signature.ModelName}' has {_inputs.Length} inputs.");
+            }
+
+            Stage(index, input, copy: true);
+        }
+
+        /// <summary>Runs the model on inputs staged with <see cref="CopyInput(int, InputArg)"/> (or a model without inputs).</summary>
+        public void Run()
+        {
+            BeginRun();
+            try
+            {
+                PrepareRun(0);
+                BindCopiedInputs(0);
+                Execute();
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first input given.</summary>
+        public void Run(InputArg a0)
+        {
+            BeginRun();
+            try
+            {
+                Stage(0, a0, InputMode == InputMode.Copy);
+                PrepareRun(1);
+                fixed (byte* p0 = a0.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindCopiedInputs(1);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 2 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                PrepareRun(2);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindCopiedInputs(2);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 3 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                PrepareRun(3);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindCopiedInputs(3);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 4 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2, InputArg a3)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                Stage(3, a3, copy);
+                PrepareRun(4);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes, p3 = a3.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindInput(3, p3, a3.Strings);
+                    BindCopiedInputs(4);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 5 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2, InputArg a3, InputArg a4)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                Stage(3, a3, copy);
+                Stage(4, a4, copy);
+                PrepareRun(5);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes, p3 = a3.Bytes, p4 = a4.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindInput(3, p3, a3.Strings);
+                    BindInput(4, p4, a4.Strings);
+                    BindCopiedInputs(5);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 6 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2, InputArg a3, InputArg a4, InputArg a5)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                Stage(3, a3, copy);
+                Stage(4, a4, copy);
+                Stage(5, a5, copy);
+                PrepareRun(6);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes, p3 = a3.Bytes, p4 = a4.Bytes, p5 = a5.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindInput(3, p3, a3.Strings);
+                    BindInput(4, p4, a4.Strings);
+                    BindInput(5, p5, a5.Strings);
+                    BindCopiedInputs(6);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 7 inputs given.</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2, InputArg a3, InputArg a4, InputArg a5, InputArg a6)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                Stage(3, a3, copy);
+                Stage(4, a4, copy);
+                Stage(5, a5, copy);
+                Stage(6, a6, copy);
+                PrepareRun(7);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes, p3 = a3.Bytes, p4 = a4.Bytes, p5 = a5.Bytes, p6 = a6.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindInput(3, p3, a3.Strings);
+                    BindInput(4, p4, a4.Strings);
+                    BindInput(5, p5, a5.Strings);
+                    BindInput(6, p6, a6.Strings);
+                    BindCopiedInputs(7);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>Runs the model with its first 8 inputs given (further inputs must be staged with <see cref="CopyInput(int, InputArg)"/>).</summary>
+        public void Run(InputArg a0, InputArg a1, InputArg a2, InputArg a3, InputArg a4, InputArg a5, InputArg a6, InputArg a7)
+        {
+            BeginRun();
+            try
+            {
+                bool copy = InputMode == InputMode.Copy;
+                Stage(0, a0, copy);
+                Stage(1, a1, copy);
+                Stage(2, a2, copy);
+                Stage(3, a3, copy);
+                Stage(4, a4, copy);
+                Stage(5, a5, copy);
+                Stage(6, a6, copy);
+                Stage(7, a7, copy);
+                PrepareRun(8);
+                fixed (byte* p0 = a0.Bytes, p1 = a1.Bytes, p2 = a2.Bytes, p3 = a3.Bytes, p4 = a4.Bytes, p5 = a5.Bytes, p6 = a6.Bytes, p7 = a7.Bytes)
+                {
+                    BindInput(0, p0, a0.Strings);
+                    BindInput(1, p1, a1.Strings);
+                    BindInput(2, p2, a2.Strings);
+                    BindInput(3, p3, a3.Strings);
+                    BindInput(4, p4, a4.Strings);
+                    BindInput(5, p5, a5.Strings);
+                    BindInput(6, p6, a6.Strings);
+                    BindInput(7, p7, a7.Strings);
+                    BindCopiedInputs(8);
+                    Execute();
+                }
+            }
+            finally
+            {
+                EndRun();
+            }
+        }
+
+        /// <summary>A typed view of an output of the last run.</summary>
+        /// <typeparam name="T">The output's element type.</typeparam>
+        /// <param name="index">The output's index (graph order).</param>
+        /// <param name="version">The <see cref="Version"/> the caller's result belongs to.</param>
+        public OutputTensor<T> GetOutput<T>(int index, long version)
+        {
+            OutputSlot slot = OutputAt(index);
+            if (ElementTypeOf<T>.Value != slot.Info.ElementType || !slot.Info.IsSupported)
+            {
+                ThrowWrongOutputType<T>(slot);
+            }
+
+            CheckFresh(index, version);
+            return new OutputTensor<T>(this, index, version);
+        }
+
+        /// <summary>An untyped view of an output of the last run (by index, graph order).</summary>
+        public OutputValue GetOutput(int index)
+        {
+            OutputAt(index);
+            long version = Version;
+            CheckFresh(index, version);
+            return new OutputValue(this, index, version);
+        }
+
+        /// <summary>An untyped view of an output of the last run, by ONNX name.</summary>
+        public OutputValue GetOutput(string name)
+        {
+            int index = _signature.IndexOfOutput(name);
+            if (index < 0)
+            {
+                throw new ArgumentException($"Model '{_signature.ModelName}' has no output named '{name}'.", nameof(name));
+            }
+
+            return GetOutput(index);
+        }
+
+        /// <summary>Stages an input by ONNX name (copied), for tools; run with <see cref="Run()"/>.</summary>
+        public void CopyInput(string name, InputArg input)
+        {
+            int index = _signature.IndexOfInput(name);
+            if (index < 0)
+            {
+                throw new ArgumentException($"Model '{_signature.ModelName}' has no input named '{name}'.", nameof(name));
+            }
+
+            CopyInput(index, input);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void ThrowWrongOutputType<T>(OutputSlot slot)
+        {
+            if (!slot.Info.IsSupported)
+            {
+                throw ModelErrors.UnsupportedOutput(_signature, slot.Index);
+            }
+
+            throw new InvalidCastException(
+                $"Output '{slot.Info.Name}' of model '{_signature.ModelName}' holds {OnnxElementTypes.OnnxName(slot.Info.ElementType)} elements, not {typeof(T).Name}.");
+        }
+
+        /// <summary>Disposes the request: its views become invalid and its buffers are released.</summary>
+        public void Dispose()
+        {
+            if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            {
+                throw new InvalidOperationException($"A request of model '{_signature.ModelName}' can't be disposed while it runs.");
+            }
+
+            DisposeCore();
+        }
+
+        /// <summary>Releases native state; the model calls it once no run is active.</summary>
+        internal void DisposeCore()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            Interlocked.Increment(ref _version);
+            foreach (InputSlot slot in _inputs)
+            {
+                slot.Release();
+            }
+
+            foreach (OutputSlot slot in _outputs)
+            {
+                slot.Release();
+            }
+
+            _binding.DangerousRelease();
+            _binding.Dispose();
+            _runOptions.Dispose();
+            _model.Forget(this);
+        }
+
+        internal bool IsDisposed => _disposed;
+
+        private void ThrowIfDisposed()
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(InferRequest), $"This request of model '{_signature.ModelName}' was disposed.");
+            }
+        }
+
+        private OutputSlot OutputAt(int index)
+        {
+            if ((uint)index >= (uint)_outputs.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Model '{_signature.ModelName}' has {_outputs.Length} outputs.");
+            }
+
+            return _outputs[index];
+        }
+    }
+}
