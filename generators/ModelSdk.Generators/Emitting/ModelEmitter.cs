@@ -91,7 +91,7 @@ namespace ModelSdk.Generators.Emitting
             remarks.Add("<para>Model: " + string.Join("; ", facts) + ".</para>");
             if (spec.DocString != null && !string.IsNullOrWhiteSpace(spec.GraphDocString))
             {
-                remarks.Add("<para>Graph: ");
+                remarks.Add("<para>Graph:");
                 remarks.AddRange(CSharpText.XmlLines(spec.GraphDocString!));
                 remarks.Add("</para>");
             }

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace ModelSdk.Generators.Tests
+{
+    /// <summary>Bad models and bad item metadata become diagnostics with an id at the model file, never generator crashes.</summary>
+    public sealed class DiagnosticTests : IDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("modelsdk-diag-").FullName;
+
+        public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+        private string Write(string name, byte[] bytes)
+        {
+            string path = Path.Combine(_dir, name);
+            File.WriteAllBytes(path, bytes);
+            return path;
+        }
+
+        private static Diagnostic SingleModelDiagnostic(string path, string id, out GeneratorDriverRunResult run)
+        {
+            var (result, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(path) });
+            run = result;
+            Assert.Null(result.Results.Single().Exception);
+            Diagnostic diagnostic = Assert.Single(diagnostics, d => d.Id.StartsWith("MSDK"));
+            Assert.Equal(id, diagnostic.Id);
+            Assert.Equal(path, diagnostic.Location.GetLineSpan().Path);
+            return diagnostic;
+        }
+
+        [Fact]
+        public void Empty_file()
+        {
+            Diagnostic d = SingleModelDiagnostic(Write("empty.onnx", Array.Empty<byte>()), "MSDK0001", out var run);
+            Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+            Assert.Contains("empty.onnx", d.GetMessage());
+            Assert.Contains("empty", d.GetMessage());
+            Assert.Empty(run.Results.Single().GeneratedSources);
+        }
+
+        [Theory]
+        [InlineData(0.5)]
+        [InlineData(0.9)]
+        [InlineData(0.999)]
+        public void Truncated_file(double keep)
+        {
+            byte[] model = File.ReadAllBytes(GeneratorHarness.Model("digits"));
+            Diagnostic d = SingleModelDiagnostic(Write("truncated.onnx", model.Take((int)(model.Length * keep)).ToArray()), "MSDK0001", out _);
+            Assert.Contains("truncated", d.GetMessage());
+        }
+
+        [Fact]
+        public void Random_bytes()
+        {
+            var bytes = new byte[4096];
+            new Random(42).NextBytes(bytes);
+            SingleModelDiagnostic(Write("noise.onnx", bytes), "MSDK0001", out _);
+        }
+
+        [Fact]
+        public void Text_file_is_not_an_onnx_model()
+        {
+            Diagnostic d = SingleModelDiagnostic(Write("readme.onnx", System.Text.Encoding.UTF8.GetBytes("This is not a model.\nJust text.\n")), "MSDK0001", out _);
+            Assert.Contains("readme.onnx", d.GetMessage());
+        }
+
+        [Fact]
+        public void Length_field_claiming_more_than_the_file_holds()
+        {
+            var stream = new MemoryStream();
+            new ProtoWriter(stream).Int(1, 8).Tag(7, 2).Varint(1UL << 40); // graph: "1 TB follows"
+            stream.Write(new byte[16]);
+            Diagnostic d = SingleModelDiagnostic(Write("huge-length.onnx", stream.ToArray()), "MSDK0001", out _);
+            Assert.Contains("claims", d.GetMessage());
+        }
+
+        [Fact]
+        public void Missing_file()
+        {
+            string path = Path.Combine(_dir, "gone.onnx");
+            Diagnostic d = SingleModelDiagnostic(path, "MSDK0002", out _);
+            Assert.Contains("gone.onnx", d.GetMessage());
+        }
+
+        [Fact]
+        public void Unsupported_output_type_is_a_warning_and_the_class_is_still_generated()
+        {
+            Diagnostic d = SingleModelDiagnostic(GeneratorHarness.Model("sequence_output"), "MSDK0003", out var run);
+            Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity); // the harness compiles with warnings as errors
+            Assert.Contains("'parts'", d.GetMessage());
+            Assert.Contains("seq(tensor(float))", d.GetMessage());
+            Assert.Single(run.Results.Single().GeneratedSources);
+        }
+
+        [Fact]
+        public void Two_models_mapping_to_one_class()
+        {
+            string copy = Write("digits.onnx", File.ReadAllBytes(GeneratorHarness.Model("tiny")));
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[]
+            {
+                new ModelItem(GeneratorHarness.Model("digits")),
+                new ModelItem(copy),
+            });
+            Diagnostic d = Assert.Single(diagnostics);
+            Assert.Equal("MSDK0004", d.Id);
+            Assert.Contains("UserProject.Digits", d.GetMessage());
+            Assert.Single(run.Results.Single().GeneratedSources);
+        }
+
+        [Theory]
+        [InlineData("1Digits")]
+        [InlineData("class")]
+        [InlineData("My.Digits")]
+        [InlineData("Has Space")]
+        [InlineData("Result")]
+        public void Invalid_class_name(string className)
+        {
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model("tiny"), className) });
+            Diagnostic d = Assert.Single(diagnostics);
+            Assert.Equal("MSDK0005", d.Id);
+            Assert.Contains(className, d.GetMessage());
+            Assert.Empty(run.Results.Single().GeneratedSources);
+        }
+
+        [Theory]
+        [InlineData("My..App")]
+        [InlineData("9Lives")]
+        [InlineData("My.class")]
+        public void Invalid_namespace(string ns)
+        {
+            var (_, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model("tiny"), null, ns) });
+            Assert.Equal("MSDK0006", Assert.Single(diagnostics).Id);
+        }
+
+        [Fact]
+        public void A_bad_model_does_not_stop_the_good_ones()
+        {
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[]
+            {
+                new ModelItem(Write("bad.onnx", new byte[] { 0xFF, 0xFF, 0xFF })),
+                new ModelItem(GeneratorHarness.Model("tiny")),
+            });
+            Assert.Equal("MSDK0001", Assert.Single(diagnostics).Id);
+            Assert.Equal("UserProject.Tiny.g.cs", Assert.Single(run.Results.Single().GeneratedSources).HintName);
+        }
+    }
+}

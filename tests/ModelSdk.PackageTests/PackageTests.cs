@@ -1,0 +1,135 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using Xunit;
+
+namespace ModelSdk.PackageTests
+{
+    /// <summary>
+    /// The path a user takes: dotnet pack, then a new console project outside the repo with
+    /// &lt;PackageReference Include="ModelSdk"/&gt; and &lt;OnnxModel Include="digits.onnx"/&gt;.
+    /// </summary>
+    public sealed class PackageTests : IClassFixture<PackageTests.PackedSdk>
+    {
+        private readonly PackedSdk _sdk;
+
+        public PackageTests(PackedSdk sdk) => _sdk = sdk;
+
+        [Fact]
+        public void A_fresh_console_project_gets_a_typed_class_that_runs_the_model()
+        {
+            string project = _sdk.NewConsoleProject("App", """
+                using System;
+                using System.IO;
+                using App;
+
+                // Digits comes from digits.onnx (class name from the file name, namespace = root namespace).
+                using Digits model = Digits.Load();
+                var pixels = new float[Digits.Inputs.Pixels.ElementCount];
+                for (int i = 0; i < pixels.Length; i++) pixels[i] = i % 17;
+                Digits.Result result = model.Run(pixels);
+                Console.WriteLine($"label={result.Label[0]} classes={result.Probabilities.Length}");
+
+                using Digits fromPath = Digits.Load(Path.Combine(AppContext.BaseDirectory, "digits.onnx"));
+                using Digits fromBytes = Digits.Load(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "digits.onnx")));
+                Console.WriteLine($"same={fromPath.Run(pixels).Label[0] == fromBytes.Run(pixels).Label[0]}");
+                """);
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Matches(@"label=\d classes=10", output);
+            Assert.Contains("same=True", output);
+            Assert.True(File.Exists(Path.Combine(project, "bin", "Debug", "net10.0", "digits.onnx")), "the model is copied to the output folder");
+        }
+
+        [Fact]
+        public void A_corrupt_model_is_a_build_error_with_an_id_at_the_model_file()
+        {
+            string project = _sdk.NewConsoleProject("Broken", "System.Console.WriteLine(\"unused\");");
+            byte[] model = File.ReadAllBytes(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"));
+            File.WriteAllBytes(Path.Combine(project, "digits.onnx"), model.Take(model.Length / 2).ToArray());
+
+            (int exit, string output) = Dotnet(project, "build");
+            Assert.NotEqual(0, exit);
+            Assert.Matches(@"digits\.onnx\(1,1\): error MSDK0001: The ONNX model file 'digits\.onnx' could not be read", output);
+            Assert.DoesNotContain("CS8785", output); // "generator failed": the generator must never throw
+        }
+
+        private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
+        {
+            var start = new ProcessStartInfo("dotnet", arguments)
+            {
+                WorkingDirectory = workingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            start.Environment["DOTNET_NOLOGO"] = "1";
+            start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+            using Process process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output + error.Result);
+        }
+
+        /// <summary>Packs ModelSdk once (with a version unique to this run, so no stale package is taken from NuGet's cache).</summary>
+        public sealed class PackedSdk : IDisposable
+        {
+            public PackedSdk()
+            {
+                RepoRoot = typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
+                Root = Directory.CreateTempSubdirectory("modelsdk-package-").FullName;
+                Feed = Path.Combine(Root, "feed");
+                Version = "0.1.0-e2e." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff");
+                (int exit, string output) = Dotnet(RepoRoot, $"pack src/ModelSdk/ModelSdk.csproj -c Release -o \"{Feed}\" -p:Version={Version}");
+                Assert.True(exit == 0, output);
+            }
+
+            public string RepoRoot { get; }
+
+            public string Root { get; }
+
+            public string Feed { get; }
+
+            public string Version { get; }
+
+            /// <summary>A console project outside the repo (no Directory.Build.* of ours applies) that uses the packed ModelSdk.</summary>
+            public string NewConsoleProject(string name, string program)
+            {
+                string dir = Path.Combine(Root, name);
+                Directory.CreateDirectory(dir);
+                File.WriteAllText(Path.Combine(dir, name + ".csproj"), $"""
+                    <Project Sdk="Microsoft.NET.Sdk">
+                      <PropertyGroup>
+                        <OutputType>Exe</OutputType>
+                        <TargetFramework>net10.0</TargetFramework>
+                        <Nullable>enable</Nullable>
+                        <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                        <WarningsNotAsErrors>NU1603</WarningsNotAsErrors>
+                      </PropertyGroup>
+                      <ItemGroup>
+                        <PackageReference Include="ModelSdk" Version="{Version}" />
+                        <OnnxModel Include="digits.onnx" />
+                      </ItemGroup>
+                    </Project>
+                    """);
+                File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
+                File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
+                    <?xml version="1.0" encoding="utf-8"?>
+                    <configuration>
+                      <packageSources>
+                        <add key="local" value="{Feed}" />
+                      </packageSources>
+                    </configuration>
+                    """);
+                return dir;
+            }
+
+            public void Dispose() => Directory.Delete(Root, recursive: true);
+        }
+    }
+}
