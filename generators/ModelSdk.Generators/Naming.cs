@@ -11,7 +11,8 @@ namespace ModelSdk.Generators
         // Members of the generated class that the class itself must not be named after (CS0542).
         private static readonly HashSet<string> ReservedClassNames = new HashSet<string>(System.StringComparer.Ordinal)
         {
-            "Inputs", "Result", "ModelSignature", "DefaultModelPath", "Load", "Run",
+            "Inputs", "Outputs", "Result", "Request", "Queue", "ModelSignature", "DefaultModelPath",
+            "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue",
         };
 
         public static GenerationUnit Resolve(ParsedModel parsed)

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -15,6 +17,10 @@ namespace ModelSdk
     public abstract class CompiledModel : IDisposable
     {
         private readonly SessionOptions _sessionOptions;
+        private readonly ModelOptions _options;
+        private readonly Stack<InferRequest> _idleLeases = new Stack<InferRequest>();
+        private readonly LinkedList<InferRequest> _leased = new LinkedList<InferRequest>();
+        private readonly int _maxLeased = (4 * Environment.ProcessorCount) + 8;
         private readonly ThreadLocal<InferRequest> _threadRequests;
         private readonly HashSet<InferRequest> _requests = new HashSet<InferRequest>();
         private int _activeRuns;
@@ -30,7 +36,8 @@ namespace ModelSdk
             ArgumentNullException.ThrowIfNull(signature);
             Signature = signature;
             Source = source;
-            _sessionOptions = (options ?? new ModelOptions()).CreateSessionOptions();
+            _options = options ?? new ModelOptions();
+            _sessionOptions = _options.CreateSessionOptions();
             try
             {
                 Session = source.CreateSession(_sessionOptions, signature.ModelName);
@@ -53,6 +60,12 @@ namespace ModelSdk
             _threadRequests = new ThreadLocal<InferRequest>(CreateRequest, trackAllValues: false);
         }
 
+        /// <summary>The options the model was loaded with.</summary>
+        public ModelOptions Options => _options;
+
+        /// <summary>A sensible number of parallel jobs for this machine (one per core, at least 2).</summary>
+        public static int DefaultJobCount => Math.Max(2, Environment.ProcessorCount);
+
         /// <summary>The model's inputs and outputs.</summary>
         public ModelSignature Signature { get; }
 
@@ -66,7 +79,7 @@ namespace ModelSdk
         public InferRequest CreateRequest()
         {
             ThrowIfDisposed();
-            var request = new InferRequest(this);
+            var request = new InferRequest(this) { InputMode = _options.InputMode, AsyncInputMode = _options.AsyncInputMode };
             lock (_requests)
             {
                 if (_disposed)
@@ -79,6 +92,98 @@ namespace ModelSdk
             }
 
             return request;
+        }
+
+        /// <summary>
+        /// A request for one asynchronous run whose result the caller holds: it is lent until the result is
+        /// disposed (<see cref="ReturnRequest(InferRequest, long)"/>). Results that are never disposed don't leak: once
+        /// too many requests are lent, the oldest idle one is taken back (its result's views then throw).
+        /// </summary>
+        protected InferRequest RentRequest()
+        {
+            ThrowIfDisposed();
+            lock (_idleLeases)
+            {
+                if (!_idleLeases.TryPop(out InferRequest? request) && _leased.Count >= _maxLeased)
+                {
+                    for (LinkedListNode<InferRequest>? node = _leased.First; node != null; node = node.Next)
+                    {
+                        if (!node.Value.IsBusy)
+                        {
+                            request = node.Value;
+                            _leased.Remove(node);
+                            request.Reclaim();
+                            break;
+                        }
+                    }
+                }
+
+                if (request != null)
+                {
+                    _leased.AddLast(request.LeaseNode);
+                    return request;
+                }
+            }
+
+            InferRequest created = CreateRequest();
+            lock (_idleLeases)
+            {
+                _leased.AddLast(created.LeaseNode);
+            }
+
+            return created;
+        }
+
+        /// <summary>Takes back a lent request if the result of run <paramref name="version"/> still holds it.</summary>
+        protected internal void ReturnRequest(InferRequest request, long version)
+        {
+            lock (_idleLeases)
+            {
+                if (request.LeaseNode.List == _leased && request.Version == version && !request.IsBusy)
+                {
+                    _leased.Remove(request.LeaseNode);
+                    _idleLeases.Push(request);
+                }
+            }
+        }
+
+        /// <summary>Takes back a lent request whose run failed (no result holds it).</summary>
+        protected void ReturnRequest(InferRequest request) => ReturnRequest(request, request.Version);
+
+        /// <summary>
+        /// Starts the staged run of a lent request on the thread pool; the result wraps the request.
+        /// The caller's thread is free meanwhile; the continuation runs on the thread pool.
+        /// </summary>
+        protected ValueTask<TResult> RunRentedAsync<TResult>(InferRequest request, CancellationToken cancellationToken, Func<InferRequest, TResult> wrap)
+        {
+            ValueTask<InferRequest> run;
+            try
+            {
+                run = request.StartPooledAsync(cancellationToken);
+            }
+            catch
+            {
+                ReturnRequest(request);
+                throw;
+            }
+
+            return AwaitRentedAsync(run, request, wrap);
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<TResult> AwaitRentedAsync<TResult>(ValueTask<InferRequest> run, InferRequest request, Func<InferRequest, TResult> wrap)
+        {
+            try
+            {
+                await run.ConfigureAwait(false);
+            }
+            catch
+            {
+                ReturnRequest(request);
+                throw;
+            }
+
+            return wrap(request);
         }
 
         /// <summary>The calling thread's reusable request (created on first use).</summary>
@@ -122,6 +227,17 @@ namespace ModelSdk
             }
 
             _disposed = true;
+            InferRequest[] running;
+            lock (_requests)
+            {
+                running = _requests.ToArray();
+            }
+
+            foreach (InferRequest request in running)
+            {
+                request.Cancel(); // in-flight asynchronous runs stop at the next operator; their tasks end as cancelled
+            }
+
             var wait = new SpinWait();
             while (Volatile.Read(ref _activeRuns) > 0)
             {

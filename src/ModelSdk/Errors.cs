@@ -72,6 +72,11 @@ namespace ModelSdk
                 ", so its buffer no longer holds this result. Copy outputs you want to keep (ToArray() or CopyTo()) before the next run, " +
                 "or run on a request of your own (model.CreateRequest()).");
 
+        internal static InvalidOperationException NotSelected(ModelSignature signature, int index) =>
+            new InvalidOperationException(
+                $"Output '{signature.Outputs[index].Name}' of model '{signature.ModelName}' was not requested in this run " +
+                "(the run's output selection left it out, so ONNX Runtime did not produce it).");
+
         internal static string ShapeText(IReadOnlyList<Dim> dims, ReadOnlySpan<long> symbols)
         {
             var parts = new string[dims.Count];

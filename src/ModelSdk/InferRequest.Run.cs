@@ -39,9 +39,7 @@ namespace ModelSdk
         {
             foreach (InputSlot slot in _inputs)
             {
-                slot.Staged = false;
-                slot.Copied = false;
-                slot.CopiedStrings = null;
+                slot.EndStaging();
             }
 
             _symbols.AsSpan().Fill(-1);
@@ -300,19 +298,61 @@ namespace ModelSdk
 
         private string ShapeText(int index) => ModelErrors.ShapeText(_inputs[index].Info.Dims, _symbols);
 
-        /// <summary>Sizes and binds the buffers of predictable outputs; re-arms dynamic ones.</summary>
+        /// <summary>Applies the output selection, sizes and binds the buffers of predictable outputs.</summary>
         private void PrepareOutputs()
         {
-            foreach (OutputSlot slot in _boundOrder)
+            if (_selectionChanged)
             {
+                ApplySelection();
+            }
+
+            for (int i = 0; i < _boundCount; i++)
+            {
+                OutputSlot slot = _boundOrder[i];
                 if (slot.Predictable && !slot.ForceDynamic)
                 {
                     PreallocateOutput(slot);
                 }
-                else
+                else if (slot.Mode != OutputMode.Dynamic || slot.NeedsBind)
                 {
+                    BindToCpu(slot);
                     slot.Mode = OutputMode.Dynamic;
                 }
+
+                slot.NeedsBind = false;
+            }
+        }
+
+        /// <summary>
+        /// Re-binds the selected outputs from scratch: ONNX Runtime can only clear all output bindings, and it
+        /// reports bound values in bind order, which is graph order here.
+        /// </summary>
+        private void ApplySelection()
+        {
+            OrtNative.ClearBoundOutputs(_bindingHandle);
+            _boundCount = 0;
+            foreach (OutputSlot slot in _outputs)
+            {
+                slot.ReleaseFetched();
+                if (slot.Selected)
+                {
+                    slot.NeedsBind = true;
+                    _boundOrder[_boundCount++] = slot;
+                }
+                else
+                {
+                    slot.Mode = OutputMode.Unbound;
+                }
+            }
+
+            _selectionChanged = false;
+        }
+
+        private void BindToCpu(OutputSlot slot)
+        {
+            fixed (byte* name = slot.NameUtf8)
+            {
+                OrtNative.BindOutputToCpu(_bindingHandle, name);
             }
         }
 
@@ -328,28 +368,45 @@ namespace ModelSdk
             }
 
             long bytes = checked(count * slot.ElementSize);
-            if (bytes > Array.MaxLength)
+            IntPtr data;
+            if (slot.Destination != IntPtr.Zero)
             {
-                throw new InvalidOperationException($"Output '{slot.Info.Name}' of model '{_signature.ModelName}' would need {bytes} bytes, more than one buffer can hold.");
-            }
+                if (slot.DestinationBytes < bytes)
+                {
+                    throw new ArgumentException(
+                        $"Output '{slot.Info.Name}' of model '{_signature.ModelName}' has shape {ModelErrors.ShapeText(slot.Info.Dims, _symbols)} " +
+                        $"({count} elements) but its destination buffer holds {slot.DestinationBytes / slot.ElementSize}.");
+                }
 
-            bool rebind = slot.Mode != OutputMode.Preallocated || slot.BoundValue == IntPtr.Zero || !slot.Shape.AsSpan().SequenceEqual(slot.BoundShape);
-            if (slot.Buffer is null || slot.Buffer.Length < bytes)
+                data = slot.Destination;
+            }
+            else
             {
-                // Pinned for the request's lifetime: ONNX Runtime writes into it directly. Grows, never shrinks.
-                long capacity = slot.Buffer is null ? bytes : Math.Min(Array.MaxLength, Math.Max(bytes, 2L * slot.Buffer.Length));
-                slot.Buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(capacity, 8), pinned: true);
-                rebind = true;
+                if (bytes > Array.MaxLength)
+                {
+                    throw new InvalidOperationException($"Output '{slot.Info.Name}' of model '{_signature.ModelName}' would need {bytes} bytes, more than one buffer can hold.");
+                }
+
+                if (slot.Buffer is null || slot.Buffer.Length < bytes)
+                {
+                    // Pinned for the request's lifetime: ONNX Runtime writes into it directly. Grows, never shrinks.
+                    long capacity = slot.Buffer is null ? bytes : Math.Min(Array.MaxLength, Math.Max(bytes, 2L * slot.Buffer.Length));
+                    slot.Buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(capacity, 8), pinned: true);
+                }
+
+                data = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slot.Buffer));
             }
 
             slot.ElementCount = count;
-            slot.Data = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slot.Buffer));
+            slot.Data = data;
+            bool rebind = slot.NeedsBind || slot.Mode != OutputMode.Preallocated || slot.BoundValue == IntPtr.Zero ||
+                          slot.BoundData != data || !slot.Shape.AsSpan().SequenceEqual(slot.BoundShape);
             if (rebind)
             {
                 IntPtr value;
                 fixed (long* shape = slot.Shape)
                 {
-                    value = OrtNative.CreateTensorWithData(slot.Data, bytes, shape, slot.Shape.Length, slot.Info.ElementType);
+                    value = OrtNative.CreateTensorWithData(data, bytes, shape, slot.Shape.Length, slot.Info.ElementType);
                 }
 
                 try
@@ -367,6 +424,7 @@ namespace ModelSdk
 
                 OrtNative.ReleaseValue(slot.BoundValue);
                 slot.BoundValue = value;
+                slot.BoundData = data;
                 slot.BoundShape ??= new long[slot.Shape.Length];
                 slot.Shape.AsSpan().CopyTo(slot.BoundShape);
             }
@@ -384,7 +442,9 @@ namespace ModelSdk
                 return;
             }
 
-            byte* data = slot.Copied ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slot.CopyBuffer!)) : pinned;
+            byte* data = slot.Copied ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slot.CopyBuffer!))
+                : slot.PinnedData != IntPtr.Zero ? (byte*)slot.PinnedData
+                : pinned;
             if (data == null)
             {
                 data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(EmptyData)); // empty tensor: any valid address
@@ -465,15 +525,13 @@ namespace ModelSdk
         private void Execute()
         {
             Interlocked.Increment(ref _version);
-            foreach (OutputSlot slot in _boundOrder)
+            for (int i = 0; i < _boundCount; i++)
             {
-                if (slot.Mode == OutputMode.Dynamic)
+                OutputSlot slot = _boundOrder[i];
+                if (slot.Mode == OutputMode.Dynamic && slot.FetchedValue != IntPtr.Zero)
                 {
                     slot.ReleaseFetched();
-                    fixed (byte* name = slot.NameUtf8)
-                    {
-                        OrtNative.BindOutputToCpu(_bindingHandle, name); // drop last run's value so ONNX Runtime allocates afresh
-                    }
+                    BindToCpu(slot); // drop last run's value so ONNX Runtime allocates afresh
                 }
             }
 
@@ -497,9 +555,9 @@ namespace ModelSdk
 
         private bool AnyDynamicOutput()
         {
-            foreach (OutputSlot slot in _boundOrder)
+            for (int i = 0; i < _boundCount; i++)
             {
-                if (slot.Mode == OutputMode.Dynamic)
+                if (_boundOrder[i].Mode == OutputMode.Dynamic)
                 {
                     return true;
                 }
@@ -516,17 +574,15 @@ namespace ModelSdk
         private bool RetryWithDynamicOutputs()
         {
             bool anyPreallocated = false;
-            foreach (OutputSlot slot in _boundOrder)
+            for (int i = 0; i < _boundCount; i++)
             {
-                if (slot.Mode == OutputMode.Preallocated)
+                OutputSlot slot = _boundOrder[i];
+                if (slot.Mode == OutputMode.Preallocated && slot.Destination == IntPtr.Zero)
                 {
                     anyPreallocated = true;
                     slot.Mode = OutputMode.Dynamic;
                     slot.Release();
-                    fixed (byte* name = slot.NameUtf8)
-                    {
-                        OrtNative.BindOutputToCpu(_bindingHandle, name);
-                    }
+                    BindToCpu(slot);
                 }
             }
 
@@ -535,8 +591,8 @@ namespace ModelSdk
                 return false;
             }
 
-            var predicted = new long[_boundOrder.Length][];
-            for (int i = 0; i < _boundOrder.Length; i++)
+            var predicted = new long[_boundCount][];
+            for (int i = 0; i < _boundCount; i++)
             {
                 predicted[i] = (long[])_boundOrder[i].Shape.Clone();
             }
@@ -551,7 +607,7 @@ namespace ModelSdk
             }
 
             FetchDynamicOutputs();
-            for (int i = 0; i < _boundOrder.Length; i++)
+            for (int i = 0; i < _boundCount; i++)
             {
                 OutputSlot slot = _boundOrder[i];
                 if (slot.Predictable && !slot.Shape.AsSpan().SequenceEqual(predicted[i]))
@@ -568,7 +624,7 @@ namespace ModelSdk
             IntPtr* values = OrtNative.GetBoundOutputValues(_bindingHandle, out int count);
             try
             {
-                for (int i = 0; i < count && i < _boundOrder.Length; i++)
+                for (int i = 0; i < count && i < _boundCount; i++)
                 {
                     OutputSlot slot = _boundOrder[i];
                     if (slot.Mode != OutputMode.Dynamic)
@@ -619,9 +675,14 @@ namespace ModelSdk
         {
             CheckFresh(index, version);
             OutputSlot slot = _outputs[index];
-            if (slot.Mode == OutputMode.Unbound || !slot.Info.IsSupported)
+            if (!slot.Info.IsSupported)
             {
                 throw ModelErrors.UnsupportedOutput(_signature, index);
+            }
+
+            if (slot.Mode == OutputMode.Unbound)
+            {
+                throw ModelErrors.NotSelected(_signature, index);
             }
 
             int length = checked((int)(bytes ? slot.ElementCount * slot.ElementSize : slot.ElementCount));
@@ -636,7 +697,7 @@ namespace ModelSdk
                 return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<string, T>(ref MemoryMarshal.GetArrayDataReference(slot.Strings!)), length);
             }
 
-            if (slot.Mode == OutputMode.Preallocated)
+            if (slot.Mode == OutputMode.Preallocated && slot.Destination == IntPtr.Zero)
             {
                 // A span over the managed buffer: it keeps the buffer alive even if the request goes away.
                 return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(slot.Buffer!)), length);
@@ -647,14 +708,23 @@ namespace ModelSdk
 
         internal ReadOnlySpan<long> OutputShape(int index, long version)
         {
-            CheckFresh(index, version);
+            CheckProduced(index, version);
             return _outputs[index].Shape;
         }
 
         internal long OutputElementCount(int index, long version)
         {
-            CheckFresh(index, version);
+            CheckProduced(index, version);
             return _outputs[index].ElementCount;
+        }
+
+        private void CheckProduced(int index, long version)
+        {
+            CheckFresh(index, version);
+            if (_outputs[index].Mode == OutputMode.Unbound)
+            {
+                throw _outputs[index].Info.IsSupported ? ModelErrors.NotSelected(_signature, index) : ModelErrors.UnsupportedOutput(_signature, index);
+            }
         }
 
         internal TensorInfo OutputInfo(int index) => _outputs[index].Info;

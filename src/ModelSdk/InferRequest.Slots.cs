@@ -28,6 +28,11 @@ namespace ModelSdk
         public byte[]? CopyBuffer;      // pinned (POH) buffer owned by the request, for InputMode.Copy
         public string[]? CopiedStrings;
 
+        // Shared (not copied) memory of an input staged for an asynchronous run: pinned until the run completes.
+        public IntPtr PinnedData;
+        public System.Buffers.MemoryHandle Pin;
+        public object? KeepAlive;
+
         // What ONNX Runtime holds: an OrtValue over BoundData with BoundShape.
         public IntPtr BoundValue;
         public IntPtr BoundData;
@@ -42,9 +47,27 @@ namespace ModelSdk
 
         public void Release()
         {
+            Unpin();
             OrtNative.ReleaseValue(BoundValue);
             BoundValue = IntPtr.Zero;
             BoundData = IntPtr.Zero;
+        }
+
+        /// <summary>Ends this run's use of the caller's memory (staged copies and pins).</summary>
+        public void EndStaging()
+        {
+            Staged = false;
+            Copied = false;
+            CopiedStrings = null;
+            Unpin();
+        }
+
+        private void Unpin()
+        {
+            Pin.Dispose();
+            Pin = default;
+            PinnedData = IntPtr.Zero;
+            KeepAlive = null;
         }
     }
 
@@ -85,6 +108,18 @@ namespace ModelSdk
         // Set when the model's declared shape turned out wrong: ONNX Runtime allocates this output from now on.
         public bool ForceDynamic;
 
+        // Selected for the next runs (unselected outputs are not bound, so ONNX Runtime does not produce them).
+        public bool Selected;
+
+        // Bound anew after the output bindings were cleared (ONNX Runtime reports bound values in bind order).
+        public bool NeedsBind;
+
+        // A caller's buffer this output is written into, pinned until replaced or cleared.
+        public System.Buffers.MemoryHandle DestinationPin;
+        public IntPtr Destination;
+        public long DestinationBytes;
+        public IntPtr BoundData;
+
         // Result of the last run.
         public long[] Shape;
         public long ElementCount;
@@ -112,6 +147,15 @@ namespace ModelSdk
             OrtNative.ReleaseValue(BoundValue);
             BoundValue = IntPtr.Zero;
             BoundShape = null;
+            BoundData = IntPtr.Zero;
+        }
+
+        public void ClearDestination()
+        {
+            DestinationPin.Dispose();
+            DestinationPin = default;
+            Destination = IntPtr.Zero;
+            DestinationBytes = 0;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -31,7 +32,9 @@ namespace ModelSdk
         private readonly RunOptions _runOptions;
         private readonly InputSlot[] _inputs;
         private readonly OutputSlot[] _outputs;
-        private readonly OutputSlot[] _boundOrder;   // outputs in the order ONNX Runtime reports bound values
+        private readonly OutputSlot[] _boundOrder;   // selected outputs, in the order ONNX Runtime reports bound values
+        private int _boundCount;
+        private bool _selectionChanged;
         private readonly long[] _symbols;            // values of the symbolic dims for the current run, -1 = unset
         private long _version;
         private int _busy;
@@ -46,6 +49,7 @@ namespace ModelSdk
             _binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
             _bindingHandle = _binding.DangerousGetHandle();
             _runOptions = new RunOptions();
+            LeaseNode = new LinkedListNode<InferRequest>(this);
 
             _inputs = new InputSlot[_signature.Inputs.Count];
             for (int i = 0; i < _inputs.Length; i++)
@@ -57,35 +61,14 @@ namespace ModelSdk
             _symbols.AsSpan().Fill(-1);
 
             _outputs = new OutputSlot[_signature.Outputs.Count];
-            bool anySupported = false;
+            _boundOrder = new OutputSlot[_outputs.Length];
             for (int i = 0; i < _outputs.Length; i++)
             {
                 _outputs[i] = new OutputSlot(_signature.Outputs[i], i);
-                anySupported |= _outputs[i].Info.IsSupported;
+                _outputs[i].Predictable = IsPredictable(_outputs[i].Info);
             }
 
-            // Bind every output we can read (unsupported ones are not computed at all, unless there is nothing else:
-            // ONNX Runtime needs at least one output). All start bound to the CPU device: this fixes the order in
-            // which ONNX Runtime reports them; predictable ones are re-bound to our buffers in place before each run.
-            var bound = new System.Collections.Generic.List<OutputSlot>();
-            foreach (OutputSlot slot in _outputs)
-            {
-                if (!slot.Info.IsSupported && anySupported)
-                {
-                    continue;
-                }
-
-                slot.Predictable = slot.Info.IsSupported && slot.Info.ElementType != OnnxElementType.String && IsPredictable(slot.Info);
-                slot.Mode = slot.Predictable ? OutputMode.Preallocated : OutputMode.Dynamic;
-                fixed (byte* name = slot.NameUtf8)
-                {
-                    OrtNative.BindOutputToCpu(_bindingHandle, name);
-                }
-
-                bound.Add(slot);
-            }
-
-            _boundOrder = bound.ToArray();
+            SelectAllOutputs();
         }
 
         /// <summary>The model this request belongs to.</summary>
@@ -100,9 +83,10 @@ namespace ModelSdk
         /// <summary>How inputs reach ONNX Runtime: shared in place (default for direct runs) or copied.</summary>
         public InputMode InputMode { get; set; } = InputMode.Shared;
 
+        // An output whose shape is known before the run (fixed dims, or dims named like an input's) gets a buffer bound up front.
         private static bool IsPredictable(TensorInfo info)
         {
-            if (!info.HasShape)
+            if (!info.HasShape || !info.IsSupported || info.ElementType == OnnxElementType.String)
             {
                 return false;
             }
@@ -399,6 +383,128 @@ namespace ModelSdk
             }
         }
 
+        /// <summary>
+        /// Chooses which outputs the next runs produce: bit <c>i</c> selects output <c>i</c> (graph order).
+        /// Outputs left out are not bound, so ONNX Runtime neither computes them (unless other outputs need
+        /// them) nor allocates them. Reading one afterwards throws.
+        /// </summary>
+        /// <param name="mask">The outputs to produce; at least one.</param>
+        public void SelectOutputs(ulong mask)
+        {
+            if (_outputs.Length < 64 && mask >> _outputs.Length != 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(mask), mask, $"Model '{_signature.ModelName}' has {_outputs.Length} outputs.");
+            }
+
+            if (mask == 0)
+            {
+                throw new ArgumentException($"Select at least one output of model '{_signature.ModelName}'.", nameof(mask));
+            }
+
+            ThrowIfBusy();
+            for (int i = 0; i < _outputs.Length; i++)
+            {
+                Select(_outputs[i], i < 64 && (mask & (1UL << i)) != 0);
+            }
+        }
+
+        /// <summary>Chooses the outputs the next runs produce, by ONNX name.</summary>
+        public void SelectOutputs(params string[] names)
+        {
+            ArgumentNullException.ThrowIfNull(names);
+            var wanted = new bool[_outputs.Length];
+            foreach (string name in names)
+            {
+                int index = _signature.IndexOfOutput(name);
+                if (index < 0)
+                {
+                    throw new ArgumentException($"Model '{_signature.ModelName}' has no output named '{name}'.", nameof(names));
+                }
+
+                wanted[index] = true;
+            }
+
+            if (names.Length == 0)
+            {
+                throw new ArgumentException($"Select at least one output of model '{_signature.ModelName}'.", nameof(names));
+            }
+
+            ThrowIfBusy();
+            for (int i = 0; i < _outputs.Length; i++)
+            {
+                Select(_outputs[i], wanted[i]);
+            }
+        }
+
+        /// <summary>Selects every output ModelSdk can read (the default).</summary>
+        public void SelectAllOutputs()
+        {
+            ThrowIfBusy();
+            bool anySupported = Array.Exists(_outputs, o => o.Info.IsSupported);
+            foreach (OutputSlot slot in _outputs)
+            {
+                // Unsupported outputs are only computed when there is nothing else: ONNX Runtime needs one output.
+                Select(slot, slot.Info.IsSupported || !anySupported);
+            }
+        }
+
+        /// <summary>True when output <paramref name="index"/> is produced by the next runs.</summary>
+        public bool IsOutputSelected(int index) => OutputAt(index).Selected;
+
+        private void Select(OutputSlot slot, bool selected)
+        {
+            if (slot.Selected != selected)
+            {
+                slot.Selected = selected;
+                _selectionChanged = true;
+            }
+        }
+
+        /// <summary>
+        /// Has ONNX Runtime write output <paramref name="index"/> straight into <paramref name="destination"/>
+        /// (no copy after the run) until <see cref="ClearOutputDestination"/>. The memory stays pinned meanwhile;
+        /// its size is checked against the output's shape before every run.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The output's shape is only known after the run.</exception>
+        public unsafe void SetOutputDestination<T>(int index, Memory<T> destination)
+        {
+            OutputSlot slot = OutputAt(index);
+            if (ElementTypeOf<T>.Value != slot.Info.ElementType || !slot.Info.IsSupported)
+            {
+                ThrowWrongOutputType<T>(slot);
+            }
+
+            if (!slot.Predictable)
+            {
+                throw new InvalidOperationException(
+                    $"Output '{slot.Info.Name}' of model '{_signature.ModelName}' has shape {slot.Info.ShapeText}, known only after the run: " +
+                    "it can't be written into a caller's buffer. Read it from the result instead.");
+            }
+
+            ThrowIfBusy();
+            slot.ClearDestination();
+            slot.DestinationPin = destination.Pin();
+            slot.Destination = (IntPtr)slot.DestinationPin.Pointer;
+            slot.DestinationBytes = (long)destination.Length * Unsafe.SizeOf<T>();
+        }
+
+        /// <summary>Stops writing output <paramref name="index"/> into a caller's buffer (and unpins it).</summary>
+        public void ClearOutputDestination(int index)
+        {
+            OutputSlot slot = OutputAt(index);
+            ThrowIfBusy();
+            slot.ClearDestination();
+        }
+
+        private void ThrowIfBusy()
+        {
+            ThrowIfDisposed();
+            if (Volatile.Read(ref _busy) != 0)
+            {
+                throw new InvalidOperationException($"This request of model '{_signature.ModelName}' is running (REQUEST_BUSY): wait for it (Wait, WaitAsync) or use another request.");
+            }
+        }
+
         /// <summary>A typed view of an output of the last run.</summary>
         /// <typeparam name="T">The output's element type.</typeparam>
         /// <param name="index">The output's index (graph order).</param>
@@ -411,7 +517,7 @@ namespace ModelSdk
                 ThrowWrongOutputType<T>(slot);
             }
 
-            CheckFresh(index, version);
+            CheckProduced(index, version);
             return new OutputTensor<T>(this, index, version);
         }
 
@@ -420,7 +526,7 @@ namespace ModelSdk
         {
             OutputAt(index);
             long version = Version;
-            CheckFresh(index, version);
+            CheckProduced(index, version);
             return new OutputValue(this, index, version);
         }
 
@@ -460,14 +566,25 @@ namespace ModelSdk
                 $"Output '{slot.Info.Name}' of model '{_signature.ModelName}' holds {OnnxElementTypes.OnnxName(slot.Info.ElementType)} elements, not {typeof(T).Name}.");
         }
 
-        /// <summary>Disposes the request: its views become invalid and its buffers are released.</summary>
+        /// <summary>
+        /// Disposes the request: its views become invalid and its buffers are released. A run in flight is
+        /// cancelled and waited for first (a synchronous one on another thread is waited for).
+        /// </summary>
         public void Dispose()
         {
-            if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            if (_disposed)
             {
-                throw new InvalidOperationException($"A request of model '{_signature.ModelName}' can't be disposed while it runs.");
+                return;
             }
 
+            if (t_completing == this)
+            {
+                throw new InvalidOperationException($"A request of model '{_signature.ModelName}' can't be disposed from its own completion callback.");
+            }
+
+            Cancel();
+            _done.Wait();
+            SpinWait.SpinUntil(() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0);
             DisposeCore();
         }
 
@@ -489,15 +606,28 @@ namespace ModelSdk
             foreach (OutputSlot slot in _outputs)
             {
                 slot.Release();
+                slot.ClearDestination();
             }
 
             _binding.DangerousRelease();
             _binding.Dispose();
             _runOptions.Dispose();
+            _done.Dispose();
             _model.Forget(this);
         }
 
         internal bool IsDisposed => _disposed;
+
+        internal bool IsBusy => Volatile.Read(ref _busy) != 0;
+
+        /// <summary>Where this request sits in its model's list of lent requests (see <c>RunAsync</c>).</summary>
+        internal LinkedListNode<InferRequest> LeaseNode { get; }
+
+        /// <summary>Invalidates the views of a lent request's last result, which its holder never disposed.</summary>
+        internal void Reclaim() => Interlocked.Increment(ref _version);
+
+        /// <summary>Gives a lent request back to its model once the result of run <paramref name="version"/> is no longer used.</summary>
+        public void ReleaseLease(long version) => _model.ReturnRequest(this, version);
 
         private void ThrowIfDisposed()
         {

@@ -31,6 +31,16 @@ namespace ModelSdk
         /// <summary>Sequential (default) or parallel execution of independent operators.</summary>
         public ExecutionMode ExecutionMode { get; set; } = ExecutionMode.ORT_SEQUENTIAL;
 
+        /// <summary>How the model's direct <c>Run</c> passes inputs: <see cref="InputMode.Shared"/> (default) reads the caller's memory in place.</summary>
+        public InputMode InputMode { get; set; } = InputMode.Shared;
+
+        /// <summary>
+        /// How runs that outlive the call (<c>RunAsync</c>, requests started asynchronously, queues) pass inputs:
+        /// <see cref="InputMode.Copy"/> (default) lets the caller reuse its buffer at once; <see cref="InputMode.Shared"/>
+        /// reads it in place, so it must not change until the run completes.
+        /// </summary>
+        public InputMode AsyncInputMode { get; set; } = InputMode.Copy;
+
         /// <summary>
         /// Called with the session options before the session is created: the place to add execution
         /// providers (e.g. <c>o =&gt; o.AppendExecutionProvider_CUDA()</c>) or any other ONNX Runtime setting.

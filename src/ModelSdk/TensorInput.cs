@@ -76,6 +76,17 @@ namespace ModelSdk
         public static implicit operator TensorInput<T>(in ReadOnlyTensorSpan<T> tensor) =>
             new TensorInput<T>(tensor.IsDense ? Contiguous(ref Unsafe.AsRef(in tensor.GetPinnableReference()), tensor.FlattenedLength) : Dense(tensor), tensor.Lengths);
 
+        /// <summary>
+        /// Chains models: another model's output, read in place from that request's buffer (no copy) with its
+        /// actual shape. The view is checked to be current; the upstream request must not run until this call returns.
+        /// </summary>
+        public static implicit operator TensorInput<T>(OutputTensor<T> output)
+        {
+            ReadOnlySpan<T> data = output.Span;
+            ReadOnlySpan<long> shape = output.Shape;
+            return new TensorInput<T>(data, IntPtr.Size == sizeof(long) ? MemoryMarshal.Cast<long, nint>(shape) : Array.ConvertAll(shape.ToArray(), d => (nint)d));
+        }
+
         private static ReadOnlySpan<T> Contiguous(ref T first, nint length) => MemoryMarshal.CreateReadOnlySpan(ref first, checked((int)length));
 
         // Strided or broadcast views have no contiguous memory to share: make one dense copy.

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -62,7 +63,8 @@ namespace ModelSdk.Benchmarks
             _mlNetInput = new MlNetInput { Values = _image };
 
             _model = BigInput.Load();
-            _copyRequest = _model.CreateRequest();
+            // CompiledModel's own (untyped) request: Run(InputArg) and GetOutput by index, as a tool would use it.
+            _copyRequest = ((CompiledModel)_model).CreateRequest();
             _copyRequest.InputMode = InputMode.Copy;
 
             // Same work everywhere: each path's output must equal 2 * image[0..16] and plain session.Run's.

@@ -103,22 +103,22 @@ namespace ModelSdk.Tests
         public void Own_requests_keep_their_outputs_while_the_thread_request_runs_again()
         {
             using Digits model = Digits.Load();
-            using InferRequest own = model.CreateRequest();
-            own.Run(new TensorInput<float>(TestData.Input("digits", 0).As<float>()));
-            long label = own.GetOutput(0).As<long>()[0];
+            using Digits.Request own = model.CreateRequest();
+            Digits.Result mine = own.Infer(TestData.Input("digits", 0).As<float>());
+            long label = mine.Label[0];
             model.Run(new float[64]);
-            Assert.Equal(label, own.GetOutput("label").As<long>()[0]);
+            Assert.Equal(label, mine.Label[0]);
+            Assert.Equal(label, own.Untyped.GetOutput("label").As<long>()[0]);
         }
 
         [Fact]
         public void Copy_mode_reads_the_input_at_call_time()
         {
             using Tiny model = Tiny.Load();
-            using InferRequest request = model.CreateRequest();
+            using Tiny.Request request = model.CreateRequest();
             request.InputMode = InputMode.Copy;
             float[] x = { 1, 2, 3, 4 };
-            request.Run(new TensorInput<float>(x));
-            Assert.Equal(new float[] { 2, 3, 4, 5 }, request.GetOutput(0).As<float>().ToArray());
+            Assert.Equal(new float[] { 2, 3, 4, 5 }, request.Infer(x).Y.ToArray());
         }
 
         [Fact]

@@ -38,7 +38,10 @@ namespace ModelSdk.Generators.Emitting
             WriteSignature(w, plan);
             WriteLoadMethods(w, plan);
             WriteInputShapes(w, plan);
+            WriteOutputsEnum(w, plan);
             WriteRun(w, plan);
+            WriteRequest(w, plan);
+            WriteQueue(w, plan);
             WriteResult(w, plan);
 
             w.Close();
@@ -271,15 +274,32 @@ namespace ModelSdk.Generators.Emitting
             w.Line();
         }
 
-        private static void WriteRun(CodeWriter w, ModelPlan plan)
+        private static bool HasUnsupportedInput(ModelPlan plan) => plan.Inputs.Any(i => i.CSharpType is null);
+
+        /// <summary>The parameter list of the typed inputs, the symbolic dims and the optional extras.</summary>
+        private static string Parameters(ModelPlan plan, string inputType, params string[] extras)
         {
-            w.Line("/// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>");
-            w.Line("/// <remarks>");
-            w.Line("/// The result's outputs are views of the request's buffers: they stay valid until the next");
-            w.Line("/// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep");
-            w.Line("/// (<c>ToArray()</c>). Do not change an input buffer from another thread while the call runs.");
-            w.Line("/// </remarks>");
-            foreach (InputPlan input in plan.Inputs)
+            var parameters = new List<string>();
+            foreach (InputPlan input in plan.Inputs.Where(i => i.CSharpType != null))
+            {
+                parameters.Add(Rt + inputType + "<" + input.CSharpType + "> " + input.ParameterName);
+            }
+
+            foreach (SymbolPlan symbol in plan.Symbols)
+            {
+                parameters.Add("long? " + symbol.ParameterName + " = null");
+            }
+
+            parameters.AddRange(extras);
+            return string.Join(", ", parameters);
+        }
+
+        private static string[] OutputsParameter(ModelPlan plan) =>
+            plan.HasOutputSelection ? new[] { "Outputs outputs = Outputs.All" } : new string[0];
+
+        private static void WriteParameterDocs(CodeWriter w, ModelPlan plan, bool outputs)
+        {
+            foreach (InputPlan input in plan.Inputs.Where(i => i.CSharpType != null))
             {
                 var lines = new List<string> { "Input " + Describe(input.Value) + "." };
                 if (!string.IsNullOrWhiteSpace(input.Value.DocString))
@@ -296,36 +316,29 @@ namespace ModelSdk.Generators.Emitting
                        CSharpText.XmlInline(symbol.DisplayName) + "</c>; null to infer it from the inputs' lengths.</param>");
             }
 
-            w.Line("/// <returns>The outputs, one property each, read when you access them.</returns>");
-            w.Line("/// <exception cref=\"global::System.ArgumentException\">An input's length does not match its shape.</exception>");
-
-            var parameters = new List<string>();
-            foreach (InputPlan input in plan.Inputs.Where(i => i.CSharpType != null))
+            if (outputs && plan.HasOutputSelection)
             {
-                parameters.Add(Rt + "TensorInput<" + input.CSharpType + "> " + input.ParameterName);
+                w.Line("/// <param name=\"outputs\">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>");
+            }
+        }
+
+        /// <summary>Statements that set the symbolic dims and select the outputs on <c>request</c>.</summary>
+        private static void WriteSymbolsAndOutputs(CodeWriter w, ModelPlan plan, bool outputs)
+        {
+            if (outputs && plan.HasOutputSelection)
+            {
+                w.Line("request.SelectOutputs((ulong)outputs);");
             }
 
-            foreach (SymbolPlan symbol in plan.Symbols)
-            {
-                parameters.Add("long? " + symbol.ParameterName + " = null");
-            }
-
-            w.Open("public Result Run(" + string.Join(", ", parameters) + ")");
-            InputPlan? unsupported = plan.Inputs.FirstOrDefault(i => i.CSharpType is null);
-            if (unsupported != null)
-            {
-                w.Line("throw " + Rt + "ModelErrors.UnsupportedInput(ModelSignature, " + unsupported.Index.ToString(CultureInfo.InvariantCulture) + ");");
-                w.Close();
-                w.Line();
-                return;
-            }
-
-            w.Line(Rt + "InferRequest request = CurrentThreadRequest();");
             foreach (SymbolPlan symbol in plan.Symbols)
             {
                 w.Line("request.SetSymbol(s_symbol_" + Bare(symbol.ParameterName) + ", " + symbol.ParameterName + ");");
             }
+        }
 
+        /// <summary>Statements that run <c>request</c> synchronously on shared (pinned) inputs.</summary>
+        private static void WriteSyncRun(CodeWriter w, ModelPlan plan)
+        {
             // Up to MaxPinnedInputs inputs are pinned and shared; any beyond are copied into the request's own buffers.
             const int MaxPinnedInputs = 8;
             for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
@@ -334,7 +347,227 @@ namespace ModelSdk.Generators.Emitting
             }
 
             w.Line("request.Run(" + string.Join(", ", plan.Inputs.Take(MaxPinnedInputs).Select(i => i.ParameterName)) + ");");
-            w.Line("return new Result(request);");
+        }
+
+        /// <summary>Statements that stage the inputs of an asynchronous run on <c>request</c>.</summary>
+        private static void WriteStaging(CodeWriter w, ModelPlan plan)
+        {
+            foreach (InputPlan input in plan.Inputs)
+            {
+                w.Line("request.StageInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+            }
+        }
+
+        private static void WriteUnsupportedInputThrow(CodeWriter w, ModelPlan plan)
+        {
+            InputPlan unsupported = plan.Inputs.First(i => i.CSharpType is null);
+            w.Line("throw " + Rt + "ModelErrors.UnsupportedInput(ModelSignature, " + unsupported.Index.ToString(CultureInfo.InvariantCulture) + ");");
+        }
+
+        private static void WriteOutputsEnum(CodeWriter w, ModelPlan plan)
+        {
+            if (!plan.HasOutputSelection)
+            {
+                return;
+            }
+
+            w.Line("/// <summary>The model's outputs, for choosing which ones a run produces (<c>Outputs.All</c> by default).</summary>");
+            w.Line("[global::System.Flags]");
+            w.Open("public enum Outputs : ulong");
+            w.Line("/// <summary>No output.</summary>");
+            w.Line("None = 0,");
+            foreach (OutputPlan output in plan.Outputs)
+            {
+                w.Line();
+                w.Line("/// <summary>Output " + Describe(output.Value) + ".</summary>");
+                w.Line(output.PropertyName + " = 1UL << " + output.Index.ToString(CultureInfo.InvariantCulture) + ",");
+            }
+
+            w.Line();
+            w.Line("/// <summary>Every output ModelSdk can read.</summary>");
+            w.Line("All = " + string.Join(" | ", plan.DefaultOutputs.Select(o => o.PropertyName)) + ",");
+            w.Close();
+            w.Line();
+        }
+
+        private static void WriteRun(CodeWriter w, ModelPlan plan)
+        {
+            w.Line("/// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// The result's outputs are views of the request's buffers: they stay valid until the next");
+            w.Line("/// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep");
+            w.Line("/// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.");
+            w.Line("/// </remarks>");
+            WriteParameterDocs(w, plan, outputs: true);
+            w.Line("/// <returns>The outputs, one property each, read when you access them.</returns>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">An input's length or shape does not match the model.</exception>");
+            w.Open("public Result Run(" + Parameters(plan, "TensorInput", OutputsParameter(plan)) + ")");
+            if (HasUnsupportedInput(plan))
+            {
+                WriteUnsupportedInputThrow(w, plan);
+            }
+            else
+            {
+                w.Line(Rt + "InferRequest request = CurrentThreadRequest();");
+                WriteSymbolsAndOutputs(w, plan, outputs: true);
+                WriteSyncRun(w, plan);
+                w.Line("return new Result(request);");
+            }
+
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// Inputs are copied when the run starts (unless <see cref=\"" + Rt + "ModelOptions.AsyncInputMode\"/> is Shared, in which");
+            w.Line("/// case they are pinned and must not change until the run completes). The result holds a request of");
+            w.Line("/// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.");
+            w.Line("/// </remarks>");
+            WriteParameterDocs(w, plan, outputs: true);
+            w.Line("/// <param name=\"cancellationToken\">Stops the run between operators; the task then ends as cancelled.</param>");
+            w.Line("/// <returns>The outputs; dispose the result to give its request back.</returns>");
+            w.Open("public global::System.Threading.Tasks.ValueTask<Result> RunAsync(" + Parameters(plan, "InputMemory",
+                OutputsParameter(plan).Concat(new[] { "global::System.Threading.CancellationToken cancellationToken = default" }).ToArray()) + ")");
+            if (HasUnsupportedInput(plan))
+            {
+                WriteUnsupportedInputThrow(w, plan);
+            }
+            else
+            {
+                w.Line(Rt + "InferRequest request = RentRequest();");
+                w.Open("try");
+                WriteSymbolsAndOutputs(w, plan, outputs: true);
+                WriteStaging(w, plan);
+                w.Close();
+                w.Open("catch");
+                w.Line("ReturnRequest(request);");
+                w.Line("throw;");
+                w.Close();
+                w.Line();
+                w.Line("return RunRentedAsync(request, cancellationToken, static r => new Result(r));");
+            }
+
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>");
+            w.Line("/// <returns>A new request; dispose it when done.</returns>");
+            w.Line("public new Request CreateRequest() => new Request(base.CreateRequest());");
+            w.Line();
+            w.Line("/// <summary>Creates a queue of parallel jobs, each with its own request (OpenVINO's AsyncInferQueue).</summary>");
+            w.Line("/// <param name=\"jobs\">Number of jobs; 0 picks one per core.</param>");
+            w.Line("/// <returns>A new queue; dispose it when done.</returns>");
+            w.Line("public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);");
+            w.Line();
+        }
+
+        private static void WriteRequest(CodeWriter w, ModelPlan plan)
+        {
+            string className = plan.Model.ClassName;
+            w.Line("/// <summary>A request of <see cref=\"" + className + "\"/> of your own, with typed inputs and outputs (see <see cref=\"" + className + ".CreateRequest\"/>).</summary>");
+            w.Open("public sealed class Request : " + Rt + "TypedRequest<Request, Result>");
+            w.Line("internal Request(" + Rt + "InferRequest request)");
+            w.Line("    : base(request)");
+            w.Line("{");
+            w.Line("}");
+            w.Line();
+            w.Line("/// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>");
+            WriteParameterDocs(w, plan, outputs: false);
+            w.Line("/// <returns>The outputs, valid until this request runs again.</returns>");
+            w.Open("public Result Infer(" + Parameters(plan, "TensorInput") + ")");
+            if (HasUnsupportedInput(plan))
+            {
+                WriteUnsupportedInputThrow(w, plan);
+            }
+            else
+            {
+                w.Line(Rt + "InferRequest request = Untyped;");
+                WriteSymbolsAndOutputs(w, plan, outputs: false);
+                WriteSyncRun(w, plan);
+                w.Line("return new Result(request);");
+            }
+
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>");
+            WriteParameterDocs(w, plan, outputs: false);
+            w.Open("public void SetInputs(" + Parameters(plan, "InputMemory") + ")");
+            if (HasUnsupportedInput(plan))
+            {
+                WriteUnsupportedInputThrow(w, plan);
+            }
+            else
+            {
+                w.Line(Rt + "InferRequest request = Untyped;");
+                WriteSymbolsAndOutputs(w, plan, outputs: false);
+                WriteStaging(w, plan);
+            }
+
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>");
+            WriteParameterDocs(w, plan, outputs: false);
+            w.Line("/// <param name=\"cancellationToken\">Stops the run between operators.</param>");
+            w.Line("/// <returns>A task that completes with the run (the outputs are then in <c>Result</c>).</returns>");
+            w.Line("/// <exception cref=\"global::System.InvalidOperationException\">The request is still running (REQUEST_BUSY).</exception>");
+            w.Open("public global::System.Threading.Tasks.Task StartAsync(" + Parameters(plan, "InputMemory", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
+            w.Line("SetInputs(" + string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName))) + ");");
+            w.Line("return StartAsync(cancellationToken);");
+            w.Close();
+
+            if (plan.HasOutputSelection)
+            {
+                w.Line();
+                w.Line("/// <summary>Chooses the outputs the next runs of this request produce.</summary>");
+                w.Line("/// <param name=\"outputs\">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>");
+                w.Line("public void SelectOutputs(Outputs outputs) => Untyped.SelectOutputs((ulong)outputs);");
+            }
+
+            foreach (OutputPlan output in plan.Outputs.Where(o => o.CSharpType != null && o.Value.Type.ElementType != ElementTypes.String))
+            {
+                w.Line();
+                w.Line("/// <summary>Has the next runs write output <c>" + CSharpText.XmlInline(output.Value.Name) +
+                       "</c> straight into <paramref name=\"destination\"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>");
+                w.Line("/// <param name=\"destination\">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>");
+                w.Line("public void Set" + output.PropertyName + "Destination(global::System.Memory<" + output.CSharpType + "> destination) => Untyped.SetOutputDestination(" +
+                       output.Index.ToString(CultureInfo.InvariantCulture) + ", destination);");
+            }
+
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("protected override Result CreateResult(" + Rt + "InferRequest request) => new Result(request);");
+            w.Close();
+            w.Line();
+        }
+
+        private static void WriteQueue(CodeWriter w, ModelPlan plan)
+        {
+            string className = plan.Model.ClassName;
+            w.Line("/// <summary>Parallel jobs of <see cref=\"" + className + "\"/> (see <see cref=\"" + className + ".CreateQueue\"/>): start jobs, get one callback per completion, wait for all.</summary>");
+            w.Open("public sealed class Queue : " + Rt + "AsyncInferQueue<Request, Result>");
+            w.Line("internal Queue(" + className + " model, int jobs)");
+            w.Line("    : base(model, jobs, static r => new Request(r))");
+            w.Line("{");
+            w.Line("}");
+            w.Line();
+            w.Line("/// <summary>Starts a job on the first idle request, waiting (asynchronously) while all are busy.</summary>");
+            WriteParameterDocs(w, plan, outputs: false);
+            w.Line("/// <param name=\"userdata\">Passed to the queue's callback with the job's request.</param>");
+            w.Line("/// <param name=\"cancellationToken\">Stops waiting for an idle job, or the job's run.</param>");
+            w.Line("/// <returns>A task that completes when the job has started (not when it is done: see the callback and WaitAllAsync).</returns>");
+            w.Open("public async global::System.Threading.Tasks.ValueTask StartAsync(" + Parameters(plan, "InputMemory",
+                "object? userdata = null", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
+            w.Line("Request job = await AcquireAsync(cancellationToken).ConfigureAwait(false);");
+            w.Open("try");
+            w.Line("job.SetInputs(" + string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName))) + ");");
+            w.Close();
+            w.Open("catch");
+            w.Line("Release(job);");
+            w.Line("throw;");
+            w.Close();
+            w.Line();
+            w.Line("Start(job, userdata, cancellationToken);");
+            w.Close();
             w.Close();
             w.Line();
         }
@@ -342,7 +575,7 @@ namespace ModelSdk.Generators.Emitting
         private static void WriteResult(CodeWriter w, ModelPlan plan)
         {
             w.Line("/// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>");
-            w.Open("public readonly struct Result");
+            w.Open("public readonly struct Result : global::System.IDisposable");
             w.Line("private readonly " + Rt + "InferRequest _request;");
             w.Line("private readonly long _version;");
             w.Line();
@@ -377,6 +610,9 @@ namespace ModelSdk.Generators.Emitting
                        " => _request.GetOutput<" + output.CSharpType + ">(" + index + ", _version);");
             }
 
+            w.Line();
+            w.Line("/// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>");
+            w.Line("public void Dispose() => _request?.ReleaseLease(_version);");
             w.Close();
         }
 

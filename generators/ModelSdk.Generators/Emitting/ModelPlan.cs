@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using ModelSdk.Generators.Model;
 
@@ -73,14 +74,20 @@ namespace ModelSdk.Generators.Emitting
         // Members of the generated Result struct and of object that an output property must not shadow.
         private static readonly string[] ReservedResultMembers =
         {
-            "Result", "ModelSignature", "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
+            "Result", "ModelSignature", "Dispose", "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
+
+            // Members of the generated Outputs flags enum.
+            "None", "All",
         };
 
         // Names used inside the generated Inputs class.
         private static readonly string[] ReservedShapeClassNames = { "Inputs" };
 
         // Locals and members the generated Run body uses, which parameters must not collide with.
-        private static readonly string[] ReservedParameterNames = { "request", "s_signature" };
+        private static readonly string[] ReservedParameterNames =
+        {
+            "request", "job", "s_signature", "outputs", "userdata", "cancellationToken", "destination",
+        };
 
         private ModelPlan(ModelClass model, List<InputPlan> inputs, List<OutputPlan> outputs, List<SymbolPlan> symbols)
         {
@@ -97,6 +104,13 @@ namespace ModelSdk.Generators.Emitting
         public IReadOnlyList<OutputPlan> Outputs { get; }
 
         public IReadOnlyList<SymbolPlan> Symbols { get; }
+
+        /// <summary>Output selection is a ulong flags enum: one bit per output.</summary>
+        public bool HasOutputSelection => Outputs.Count <= 63;
+
+        /// <summary>The outputs selected by default: all that ModelSdk can read (or all, when it can read none).</summary>
+        public IEnumerable<OutputPlan> DefaultOutputs =>
+            Outputs.Any(o => o.CSharpType != null) ? Outputs.Where(o => o.CSharpType != null) : Outputs;
 
         public static string? SupportedCSharpType(TypeSpec type) =>
             type.Kind == ValueKind.Tensor ? ElementTypes.CSharpType(type.ElementType) : null;

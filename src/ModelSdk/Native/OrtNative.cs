@@ -41,6 +41,7 @@ namespace ModelSdk.Native
         internal const int IndexBindOutput = 137;
         internal const int IndexBindOutputToDevice = 138;
         internal const int IndexGetBoundOutputValues = 140;
+        internal const int IndexClearBoundOutputs = 142;
 
         private static readonly IntPtr* Table = LoadTable();
 
@@ -134,6 +135,10 @@ namespace ModelSdk.Native
 
         internal static void BindOutputToCpu(IntPtr binding, byte* name) =>
             Check(((delegate* unmanaged<IntPtr, byte*, IntPtr, IntPtr>)Table[IndexBindOutputToDevice])(binding, name, CpuMemoryInfo));
+
+        /// <summary>Unbinds every output (ONNX Runtime has no call to unbind just one).</summary>
+        internal static void ClearBoundOutputs(IntPtr binding) =>
+            ((delegate* unmanaged<IntPtr, void>)Table[IndexClearBoundOutputs])(binding);
 
         /// <summary>The bound outputs after a run, in binding order; each value must be released, the array freed.</summary>
         internal static IntPtr* GetBoundOutputValues(IntPtr binding, out int count)

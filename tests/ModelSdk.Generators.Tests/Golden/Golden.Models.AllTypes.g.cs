@@ -14,7 +14,7 @@ namespace Golden.Models
     /// <para>Inputs: <c>f32_in</c> float [2, 3]; <c>f64_in</c> double [2, 3]; <c>i32_in</c> int32 [4]; <c>i64_in</c> int64 [4]; <c>bool_in</c> bool [3]; <c>u8_in</c> uint8 [5]; <c>i8_in</c> int8 [5]; <c>i16_in</c> int16 [3]; <c>u16_in</c> uint16 [3]; <c>u32_in</c> uint32 [3]; <c>u64_in</c> uint64 [3]; <c>f16_in</c> float16 [4]; <c>bf16_in</c> bfloat16 [4]; <c>str_in</c> string [2].</para>
     /// <para>Outputs: <c>f32_out</c> float [2, 3]; <c>f64_out</c> double [2, 3]; <c>i32_out</c> int32 [4]; <c>i64_out</c> int64 [4]; <c>bool_out</c> bool [3]; <c>u8_out</c> uint8 [5]; <c>i8_out</c> int8 [5]; <c>i16_out</c> int16 [3]; <c>u16_out</c> uint16 [3]; <c>u32_out</c> uint32 [3]; <c>u64_out</c> uint64 [3]; <c>f16_out</c> float16 [4]; <c>bf16_out</c> bfloat16 [4]; <c>str_out</c> string [2].</para>
     /// <para>Model: producer ModelSdk make_models.py 1.0; IR version 8; opsets ai.onnx 17; graph types.</para>
-    /// <para>Graph: 
+    /// <para>Graph:
     /// One independent input-&gt;output path per ONNX tensor element type.
     /// </para>
     /// </remarks>
@@ -323,11 +323,64 @@ namespace Golden.Models
             }
         }
 
+        /// <summary>The model's outputs, for choosing which ones a run produces (<c>Outputs.All</c> by default).</summary>
+        [global::System.Flags]
+        public enum Outputs : ulong
+        {
+            /// <summary>No output.</summary>
+            None = 0,
+
+            /// <summary>Output <c>f32_out</c> float [2, 3].</summary>
+            F32Out = 1UL << 0,
+
+            /// <summary>Output <c>f64_out</c> double [2, 3].</summary>
+            F64Out = 1UL << 1,
+
+            /// <summary>Output <c>i32_out</c> int32 [4].</summary>
+            I32Out = 1UL << 2,
+
+            /// <summary>Output <c>i64_out</c> int64 [4].</summary>
+            I64Out = 1UL << 3,
+
+            /// <summary>Output <c>bool_out</c> bool [3].</summary>
+            BoolOut = 1UL << 4,
+
+            /// <summary>Output <c>u8_out</c> uint8 [5].</summary>
+            U8Out = 1UL << 5,
+
+            /// <summary>Output <c>i8_out</c> int8 [5].</summary>
+            I8Out = 1UL << 6,
+
+            /// <summary>Output <c>i16_out</c> int16 [3].</summary>
+            I16Out = 1UL << 7,
+
+            /// <summary>Output <c>u16_out</c> uint16 [3].</summary>
+            U16Out = 1UL << 8,
+
+            /// <summary>Output <c>u32_out</c> uint32 [3].</summary>
+            U32Out = 1UL << 9,
+
+            /// <summary>Output <c>u64_out</c> uint64 [3].</summary>
+            U64Out = 1UL << 10,
+
+            /// <summary>Output <c>f16_out</c> float16 [4].</summary>
+            F16Out = 1UL << 11,
+
+            /// <summary>Output <c>bf16_out</c> bfloat16 [4].</summary>
+            Bf16Out = 1UL << 12,
+
+            /// <summary>Output <c>str_out</c> string [2].</summary>
+            StrOut = 1UL << 13,
+
+            /// <summary>Every output ModelSdk can read.</summary>
+            All = F32Out | F64Out | I32Out | I64Out | BoolOut | U8Out | I8Out | I16Out | U16Out | U32Out | U64Out | F16Out | Bf16Out | StrOut,
+        }
+
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
         /// The result's outputs are views of the request's buffers: they stay valid until the next
         /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). Do not change an input buffer from another thread while the call runs.
+        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
         /// </remarks>
         /// <param name="f32In">
         /// Input <c>f32_in</c> float [2, 3].
@@ -385,11 +438,13 @@ namespace Golden.Models
         /// Input <c>str_in</c> string [2].
         /// A string tensor.
         /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <returns>The outputs, one property each, read when you access them.</returns>
-        /// <exception cref="global::System.ArgumentException">An input's length does not match its shape.</exception>
-        public Result Run(global::ModelSdk.TensorInput<float> f32In, global::ModelSdk.TensorInput<double> f64In, global::ModelSdk.TensorInput<int> i32In, global::ModelSdk.TensorInput<long> i64In, global::ModelSdk.TensorInput<bool> boolIn, global::ModelSdk.TensorInput<byte> u8In, global::ModelSdk.TensorInput<sbyte> i8In, global::ModelSdk.TensorInput<short> i16In, global::ModelSdk.TensorInput<ushort> u16In, global::ModelSdk.TensorInput<uint> u32In, global::ModelSdk.TensorInput<ulong> u64In, global::ModelSdk.TensorInput<global::System.Half> f16In, global::ModelSdk.TensorInput<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.TensorInput<string> strIn)
+        /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
+        public Result Run(global::ModelSdk.TensorInput<float> f32In, global::ModelSdk.TensorInput<double> f64In, global::ModelSdk.TensorInput<int> i32In, global::ModelSdk.TensorInput<long> i64In, global::ModelSdk.TensorInput<bool> boolIn, global::ModelSdk.TensorInput<byte> u8In, global::ModelSdk.TensorInput<sbyte> i8In, global::ModelSdk.TensorInput<short> i16In, global::ModelSdk.TensorInput<ushort> u16In, global::ModelSdk.TensorInput<uint> u32In, global::ModelSdk.TensorInput<ulong> u64In, global::ModelSdk.TensorInput<global::System.Half> f16In, global::ModelSdk.TensorInput<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.TensorInput<string> strIn, Outputs outputs = Outputs.All)
         {
             global::ModelSdk.InferRequest request = CurrentThreadRequest();
+            request.SelectOutputs((ulong)outputs);
             request.CopyInput(8, u16In);
             request.CopyInput(9, u32In);
             request.CopyInput(10, u64In);
@@ -400,8 +455,478 @@ namespace Golden.Models
             return new Result(request);
         }
 
+        /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
+        /// <remarks>
+        /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
+        /// case they are pinned and must not change until the run completes). The result holds a request of
+        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// </remarks>
+        /// <param name="f32In">
+        /// Input <c>f32_in</c> float [2, 3].
+        /// A float tensor.
+        /// </param>
+        /// <param name="f64In">
+        /// Input <c>f64_in</c> double [2, 3].
+        /// A double tensor.
+        /// </param>
+        /// <param name="i32In">
+        /// Input <c>i32_in</c> int32 [4].
+        /// A int32 tensor.
+        /// </param>
+        /// <param name="i64In">
+        /// Input <c>i64_in</c> int64 [4].
+        /// A int64 tensor.
+        /// </param>
+        /// <param name="boolIn">
+        /// Input <c>bool_in</c> bool [3].
+        /// A bool tensor.
+        /// </param>
+        /// <param name="u8In">
+        /// Input <c>u8_in</c> uint8 [5].
+        /// A uint8 tensor.
+        /// </param>
+        /// <param name="i8In">
+        /// Input <c>i8_in</c> int8 [5].
+        /// A int8 tensor.
+        /// </param>
+        /// <param name="i16In">
+        /// Input <c>i16_in</c> int16 [3].
+        /// A int16 tensor.
+        /// </param>
+        /// <param name="u16In">
+        /// Input <c>u16_in</c> uint16 [3].
+        /// A uint16 tensor.
+        /// </param>
+        /// <param name="u32In">
+        /// Input <c>u32_in</c> uint32 [3].
+        /// A uint32 tensor.
+        /// </param>
+        /// <param name="u64In">
+        /// Input <c>u64_in</c> uint64 [3].
+        /// A uint64 tensor.
+        /// </param>
+        /// <param name="f16In">
+        /// Input <c>f16_in</c> float16 [4].
+        /// A float16 tensor.
+        /// </param>
+        /// <param name="bf16In">
+        /// Input <c>bf16_in</c> bfloat16 [4].
+        /// A bfloat16 tensor.
+        /// </param>
+        /// <param name="strIn">
+        /// Input <c>str_in</c> string [2].
+        /// A string tensor.
+        /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+        /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
+        /// <returns>The outputs; dispose the result to give its request back.</returns>
+        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            global::ModelSdk.InferRequest request = RentRequest();
+            try
+            {
+                request.SelectOutputs((ulong)outputs);
+                request.StageInput(0, f32In);
+                request.StageInput(1, f64In);
+                request.StageInput(2, i32In);
+                request.StageInput(3, i64In);
+                request.StageInput(4, boolIn);
+                request.StageInput(5, u8In);
+                request.StageInput(6, i8In);
+                request.StageInput(7, i16In);
+                request.StageInput(8, u16In);
+                request.StageInput(9, u32In);
+                request.StageInput(10, u64In);
+                request.StageInput(11, f16In);
+                request.StageInput(12, bf16In);
+                request.StageInput(13, strIn);
+            }
+            catch
+            {
+                ReturnRequest(request);
+                throw;
+            }
+
+            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+        }
+
+        /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
+        /// <returns>A new request; dispose it when done.</returns>
+        public new Request CreateRequest() => new Request(base.CreateRequest());
+
+        /// <summary>Creates a queue of parallel jobs, each with its own request (OpenVINO's AsyncInferQueue).</summary>
+        /// <param name="jobs">Number of jobs; 0 picks one per core.</param>
+        /// <returns>A new queue; dispose it when done.</returns>
+        public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
+
+        /// <summary>A request of <see cref="AllTypes"/> of your own, with typed inputs and outputs (see <see cref="AllTypes.CreateRequest"/>).</summary>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        {
+            internal Request(global::ModelSdk.InferRequest request)
+                : base(request)
+            {
+            }
+
+            /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
+            /// <param name="f32In">
+            /// Input <c>f32_in</c> float [2, 3].
+            /// A float tensor.
+            /// </param>
+            /// <param name="f64In">
+            /// Input <c>f64_in</c> double [2, 3].
+            /// A double tensor.
+            /// </param>
+            /// <param name="i32In">
+            /// Input <c>i32_in</c> int32 [4].
+            /// A int32 tensor.
+            /// </param>
+            /// <param name="i64In">
+            /// Input <c>i64_in</c> int64 [4].
+            /// A int64 tensor.
+            /// </param>
+            /// <param name="boolIn">
+            /// Input <c>bool_in</c> bool [3].
+            /// A bool tensor.
+            /// </param>
+            /// <param name="u8In">
+            /// Input <c>u8_in</c> uint8 [5].
+            /// A uint8 tensor.
+            /// </param>
+            /// <param name="i8In">
+            /// Input <c>i8_in</c> int8 [5].
+            /// A int8 tensor.
+            /// </param>
+            /// <param name="i16In">
+            /// Input <c>i16_in</c> int16 [3].
+            /// A int16 tensor.
+            /// </param>
+            /// <param name="u16In">
+            /// Input <c>u16_in</c> uint16 [3].
+            /// A uint16 tensor.
+            /// </param>
+            /// <param name="u32In">
+            /// Input <c>u32_in</c> uint32 [3].
+            /// A uint32 tensor.
+            /// </param>
+            /// <param name="u64In">
+            /// Input <c>u64_in</c> uint64 [3].
+            /// A uint64 tensor.
+            /// </param>
+            /// <param name="f16In">
+            /// Input <c>f16_in</c> float16 [4].
+            /// A float16 tensor.
+            /// </param>
+            /// <param name="bf16In">
+            /// Input <c>bf16_in</c> bfloat16 [4].
+            /// A bfloat16 tensor.
+            /// </param>
+            /// <param name="strIn">
+            /// Input <c>str_in</c> string [2].
+            /// A string tensor.
+            /// </param>
+            /// <returns>The outputs, valid until this request runs again.</returns>
+            public Result Infer(global::ModelSdk.TensorInput<float> f32In, global::ModelSdk.TensorInput<double> f64In, global::ModelSdk.TensorInput<int> i32In, global::ModelSdk.TensorInput<long> i64In, global::ModelSdk.TensorInput<bool> boolIn, global::ModelSdk.TensorInput<byte> u8In, global::ModelSdk.TensorInput<sbyte> i8In, global::ModelSdk.TensorInput<short> i16In, global::ModelSdk.TensorInput<ushort> u16In, global::ModelSdk.TensorInput<uint> u32In, global::ModelSdk.TensorInput<ulong> u64In, global::ModelSdk.TensorInput<global::System.Half> f16In, global::ModelSdk.TensorInput<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.TensorInput<string> strIn)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.CopyInput(8, u16In);
+                request.CopyInput(9, u32In);
+                request.CopyInput(10, u64In);
+                request.CopyInput(11, f16In);
+                request.CopyInput(12, bf16In);
+                request.CopyInput(13, strIn);
+                request.Run(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In);
+                return new Result(request);
+            }
+
+            /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
+            /// <param name="f32In">
+            /// Input <c>f32_in</c> float [2, 3].
+            /// A float tensor.
+            /// </param>
+            /// <param name="f64In">
+            /// Input <c>f64_in</c> double [2, 3].
+            /// A double tensor.
+            /// </param>
+            /// <param name="i32In">
+            /// Input <c>i32_in</c> int32 [4].
+            /// A int32 tensor.
+            /// </param>
+            /// <param name="i64In">
+            /// Input <c>i64_in</c> int64 [4].
+            /// A int64 tensor.
+            /// </param>
+            /// <param name="boolIn">
+            /// Input <c>bool_in</c> bool [3].
+            /// A bool tensor.
+            /// </param>
+            /// <param name="u8In">
+            /// Input <c>u8_in</c> uint8 [5].
+            /// A uint8 tensor.
+            /// </param>
+            /// <param name="i8In">
+            /// Input <c>i8_in</c> int8 [5].
+            /// A int8 tensor.
+            /// </param>
+            /// <param name="i16In">
+            /// Input <c>i16_in</c> int16 [3].
+            /// A int16 tensor.
+            /// </param>
+            /// <param name="u16In">
+            /// Input <c>u16_in</c> uint16 [3].
+            /// A uint16 tensor.
+            /// </param>
+            /// <param name="u32In">
+            /// Input <c>u32_in</c> uint32 [3].
+            /// A uint32 tensor.
+            /// </param>
+            /// <param name="u64In">
+            /// Input <c>u64_in</c> uint64 [3].
+            /// A uint64 tensor.
+            /// </param>
+            /// <param name="f16In">
+            /// Input <c>f16_in</c> float16 [4].
+            /// A float16 tensor.
+            /// </param>
+            /// <param name="bf16In">
+            /// Input <c>bf16_in</c> bfloat16 [4].
+            /// A bfloat16 tensor.
+            /// </param>
+            /// <param name="strIn">
+            /// Input <c>str_in</c> string [2].
+            /// A string tensor.
+            /// </param>
+            public void SetInputs(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.StageInput(0, f32In);
+                request.StageInput(1, f64In);
+                request.StageInput(2, i32In);
+                request.StageInput(3, i64In);
+                request.StageInput(4, boolIn);
+                request.StageInput(5, u8In);
+                request.StageInput(6, i8In);
+                request.StageInput(7, i16In);
+                request.StageInput(8, u16In);
+                request.StageInput(9, u32In);
+                request.StageInput(10, u64In);
+                request.StageInput(11, f16In);
+                request.StageInput(12, bf16In);
+                request.StageInput(13, strIn);
+            }
+
+            /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
+            /// <param name="f32In">
+            /// Input <c>f32_in</c> float [2, 3].
+            /// A float tensor.
+            /// </param>
+            /// <param name="f64In">
+            /// Input <c>f64_in</c> double [2, 3].
+            /// A double tensor.
+            /// </param>
+            /// <param name="i32In">
+            /// Input <c>i32_in</c> int32 [4].
+            /// A int32 tensor.
+            /// </param>
+            /// <param name="i64In">
+            /// Input <c>i64_in</c> int64 [4].
+            /// A int64 tensor.
+            /// </param>
+            /// <param name="boolIn">
+            /// Input <c>bool_in</c> bool [3].
+            /// A bool tensor.
+            /// </param>
+            /// <param name="u8In">
+            /// Input <c>u8_in</c> uint8 [5].
+            /// A uint8 tensor.
+            /// </param>
+            /// <param name="i8In">
+            /// Input <c>i8_in</c> int8 [5].
+            /// A int8 tensor.
+            /// </param>
+            /// <param name="i16In">
+            /// Input <c>i16_in</c> int16 [3].
+            /// A int16 tensor.
+            /// </param>
+            /// <param name="u16In">
+            /// Input <c>u16_in</c> uint16 [3].
+            /// A uint16 tensor.
+            /// </param>
+            /// <param name="u32In">
+            /// Input <c>u32_in</c> uint32 [3].
+            /// A uint32 tensor.
+            /// </param>
+            /// <param name="u64In">
+            /// Input <c>u64_in</c> uint64 [3].
+            /// A uint64 tensor.
+            /// </param>
+            /// <param name="f16In">
+            /// Input <c>f16_in</c> float16 [4].
+            /// A float16 tensor.
+            /// </param>
+            /// <param name="bf16In">
+            /// Input <c>bf16_in</c> bfloat16 [4].
+            /// A bfloat16 tensor.
+            /// </param>
+            /// <param name="strIn">
+            /// Input <c>str_in</c> string [2].
+            /// A string tensor.
+            /// </param>
+            /// <param name="cancellationToken">Stops the run between operators.</param>
+            /// <returns>A task that completes with the run (the outputs are then in <c>Result</c>).</returns>
+            /// <exception cref="global::System.InvalidOperationException">The request is still running (REQUEST_BUSY).</exception>
+            public global::System.Threading.Tasks.Task StartAsync(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                SetInputs(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In, u16In, u32In, u64In, f16In, bf16In, strIn);
+                return StartAsync(cancellationToken);
+            }
+
+            /// <summary>Chooses the outputs the next runs of this request produce.</summary>
+            /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+            public void SelectOutputs(Outputs outputs) => Untyped.SelectOutputs((ulong)outputs);
+
+            /// <summary>Has the next runs write output <c>f32_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetF32OutDestination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(0, destination);
+
+            /// <summary>Has the next runs write output <c>f64_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetF64OutDestination(global::System.Memory<double> destination) => Untyped.SetOutputDestination(1, destination);
+
+            /// <summary>Has the next runs write output <c>i32_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetI32OutDestination(global::System.Memory<int> destination) => Untyped.SetOutputDestination(2, destination);
+
+            /// <summary>Has the next runs write output <c>i64_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetI64OutDestination(global::System.Memory<long> destination) => Untyped.SetOutputDestination(3, destination);
+
+            /// <summary>Has the next runs write output <c>bool_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetBoolOutDestination(global::System.Memory<bool> destination) => Untyped.SetOutputDestination(4, destination);
+
+            /// <summary>Has the next runs write output <c>u8_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetU8OutDestination(global::System.Memory<byte> destination) => Untyped.SetOutputDestination(5, destination);
+
+            /// <summary>Has the next runs write output <c>i8_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetI8OutDestination(global::System.Memory<sbyte> destination) => Untyped.SetOutputDestination(6, destination);
+
+            /// <summary>Has the next runs write output <c>i16_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetI16OutDestination(global::System.Memory<short> destination) => Untyped.SetOutputDestination(7, destination);
+
+            /// <summary>Has the next runs write output <c>u16_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetU16OutDestination(global::System.Memory<ushort> destination) => Untyped.SetOutputDestination(8, destination);
+
+            /// <summary>Has the next runs write output <c>u32_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetU32OutDestination(global::System.Memory<uint> destination) => Untyped.SetOutputDestination(9, destination);
+
+            /// <summary>Has the next runs write output <c>u64_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetU64OutDestination(global::System.Memory<ulong> destination) => Untyped.SetOutputDestination(10, destination);
+
+            /// <summary>Has the next runs write output <c>f16_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetF16OutDestination(global::System.Memory<global::System.Half> destination) => Untyped.SetOutputDestination(11, destination);
+
+            /// <summary>Has the next runs write output <c>bf16_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetBf16OutDestination(global::System.Memory<global::Microsoft.ML.OnnxRuntime.BFloat16> destination) => Untyped.SetOutputDestination(12, destination);
+
+            /// <inheritdoc/>
+            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
+        }
+
+        /// <summary>Parallel jobs of <see cref="AllTypes"/> (see <see cref="AllTypes.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        {
+            internal Queue(AllTypes model, int jobs)
+                : base(model, jobs, static r => new Request(r))
+            {
+            }
+
+            /// <summary>Starts a job on the first idle request, waiting (asynchronously) while all are busy.</summary>
+            /// <param name="f32In">
+            /// Input <c>f32_in</c> float [2, 3].
+            /// A float tensor.
+            /// </param>
+            /// <param name="f64In">
+            /// Input <c>f64_in</c> double [2, 3].
+            /// A double tensor.
+            /// </param>
+            /// <param name="i32In">
+            /// Input <c>i32_in</c> int32 [4].
+            /// A int32 tensor.
+            /// </param>
+            /// <param name="i64In">
+            /// Input <c>i64_in</c> int64 [4].
+            /// A int64 tensor.
+            /// </param>
+            /// <param name="boolIn">
+            /// Input <c>bool_in</c> bool [3].
+            /// A bool tensor.
+            /// </param>
+            /// <param name="u8In">
+            /// Input <c>u8_in</c> uint8 [5].
+            /// A uint8 tensor.
+            /// </param>
+            /// <param name="i8In">
+            /// Input <c>i8_in</c> int8 [5].
+            /// A int8 tensor.
+            /// </param>
+            /// <param name="i16In">
+            /// Input <c>i16_in</c> int16 [3].
+            /// A int16 tensor.
+            /// </param>
+            /// <param name="u16In">
+            /// Input <c>u16_in</c> uint16 [3].
+            /// A uint16 tensor.
+            /// </param>
+            /// <param name="u32In">
+            /// Input <c>u32_in</c> uint32 [3].
+            /// A uint32 tensor.
+            /// </param>
+            /// <param name="u64In">
+            /// Input <c>u64_in</c> uint64 [3].
+            /// A uint64 tensor.
+            /// </param>
+            /// <param name="f16In">
+            /// Input <c>f16_in</c> float16 [4].
+            /// A float16 tensor.
+            /// </param>
+            /// <param name="bf16In">
+            /// Input <c>bf16_in</c> bfloat16 [4].
+            /// A bfloat16 tensor.
+            /// </param>
+            /// <param name="strIn">
+            /// Input <c>str_in</c> string [2].
+            /// A string tensor.
+            /// </param>
+            /// <param name="userdata">Passed to the queue's callback with the job's request.</param>
+            /// <param name="cancellationToken">Stops waiting for an idle job, or the job's run.</param>
+            /// <returns>A task that completes when the job has started (not when it is done: see the callback and WaitAllAsync).</returns>
+            public async global::System.Threading.Tasks.ValueTask StartAsync(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn, object? userdata = null, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                Request job = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    job.SetInputs(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In, u16In, u32In, u64In, f16In, bf16In, strIn);
+                }
+                catch
+                {
+                    Release(job);
+                    throw;
+                }
+
+                Start(job, userdata, cancellationToken);
+            }
+        }
+
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result
+        public readonly struct Result : global::System.IDisposable
         {
             private readonly global::ModelSdk.InferRequest _request;
             private readonly long _version;
@@ -537,6 +1062,9 @@ namespace Golden.Models
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
             public global::ModelSdk.OutputTensor<string> StrOut => _request.GetOutput<string>(13, _version);
+
+            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
+            public void Dispose() => _request?.ReleaseLease(_version);
         }
     }
 }

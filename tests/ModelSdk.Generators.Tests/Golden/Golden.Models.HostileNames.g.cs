@@ -19,7 +19,7 @@ namespace Golden.Models
     /// <para>Inputs: <c>class</c> float [1]; <c>0</c> float [1]; <c>a b</c> float [1]; <c>a_b</c> float [1]; <c>x::y/z.w</c> float [1]; <c>ünï cødé</c> float [1]; <c>Run</c> float [1]; <c>39</c> float [1].</para>
     /// <para>Outputs: <c>out put</c> float [1]; <c>int</c> float [1]; <c>Result</c> float [1]; <c>out-put</c> float [1]; <c>ToString</c> float [1]; <c>1st</c> float [1]; <c>Equals</c> float [1]; <c>__</c> float [1].</para>
     /// <para>Model: producer ModelSdk make_models.py 1.0; IR version 8; opsets ai.onnx 17; graph hostile */ graph.</para>
-    /// <para>Graph: 
+    /// <para>Graph:
     /// Graph doc: */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
     /// }
     /// class Injected {}
@@ -223,11 +223,46 @@ namespace Golden.Models
             }
         }
 
+        /// <summary>The model's outputs, for choosing which ones a run produces (<c>Outputs.All</c> by default).</summary>
+        [global::System.Flags]
+        public enum Outputs : ulong
+        {
+            /// <summary>No output.</summary>
+            None = 0,
+
+            /// <summary>Output <c>out put</c> float [1].</summary>
+            OutPut = 1UL << 0,
+
+            /// <summary>Output <c>int</c> float [1].</summary>
+            Int = 1UL << 1,
+
+            /// <summary>Output <c>Result</c> float [1].</summary>
+            Result2 = 1UL << 2,
+
+            /// <summary>Output <c>out-put</c> float [1].</summary>
+            OutPut2 = 1UL << 3,
+
+            /// <summary>Output <c>ToString</c> float [1].</summary>
+            ToString2 = 1UL << 4,
+
+            /// <summary>Output <c>1st</c> float [1].</summary>
+            _1st = 1UL << 5,
+
+            /// <summary>Output <c>Equals</c> float [1].</summary>
+            Equals2 = 1UL << 6,
+
+            /// <summary>Output <c>__</c> float [1].</summary>
+            Output7 = 1UL << 7,
+
+            /// <summary>Every output ModelSdk can read.</summary>
+            All = OutPut | Int | Result2 | OutPut2 | ToString2 | _1st | Equals2 | Output7,
+        }
+
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
         /// The result's outputs are views of the request's buffers: they stay valid until the next
         /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). Do not change an input buffer from another thread while the call runs.
+        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
         /// </remarks>
         /// <param name="class">
         /// Input <c>class</c> float [1].
@@ -267,17 +302,361 @@ namespace Golden.Models
         /// <param name="_39">
         /// Input <c>39</c> float [1].
         /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <returns>The outputs, one property each, read when you access them.</returns>
-        /// <exception cref="global::System.ArgumentException">An input's length does not match its shape.</exception>
-        public Result Run(global::ModelSdk.TensorInput<float> @class, global::ModelSdk.TensorInput<float> _0, global::ModelSdk.TensorInput<float> aB, global::ModelSdk.TensorInput<float> aB2, global::ModelSdk.TensorInput<float> xYZW, global::ModelSdk.TensorInput<float> ünïCødé, global::ModelSdk.TensorInput<float> run, global::ModelSdk.TensorInput<float> _39)
+        /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
+        public Result Run(global::ModelSdk.TensorInput<float> @class, global::ModelSdk.TensorInput<float> _0, global::ModelSdk.TensorInput<float> aB, global::ModelSdk.TensorInput<float> aB2, global::ModelSdk.TensorInput<float> xYZW, global::ModelSdk.TensorInput<float> ünïCødé, global::ModelSdk.TensorInput<float> run, global::ModelSdk.TensorInput<float> _39, Outputs outputs = Outputs.All)
         {
             global::ModelSdk.InferRequest request = CurrentThreadRequest();
+            request.SelectOutputs((ulong)outputs);
             request.Run(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
             return new Result(request);
         }
 
+        /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
+        /// <remarks>
+        /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
+        /// case they are pinned and must not change until the run completes). The result holds a request of
+        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// </remarks>
+        /// <param name="class">
+        /// Input <c>class</c> float [1].
+        /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+        /// }
+        /// class Injected {}
+        /// // "\" \u0001\u0007\u001B
+        /// #error boom
+        /// #error boom
+        /// </param>
+        /// <param name="_0">
+        /// Input <c>0</c> float [1].
+        /// */ input 0
+        /// </param>
+        /// <param name="aB">
+        /// Input <c>a b</c> float [1].
+        /// &lt;/summary&gt;
+        /// </param>
+        /// <param name="aB2">
+        /// Input <c>a_b</c> float [1].
+        /// &lt;script&gt;&amp;amp;#error injected
+        /// </param>
+        /// <param name="xYZW">
+        /// Input <c>x::y/z.w</c> float [1].
+        /// }
+        /// class Injected {}
+        /// //
+        /// </param>
+        /// <param name="ünïCødé">
+        /// Input <c>ünï cødé</c> float [1].
+        /// "\"
+        /// </param>
+        /// <param name="run">
+        /// Input <c>Run</c> float [1].
+        /// \u0001\u0007\u001B
+        /// </param>
+        /// <param name="_39">
+        /// Input <c>39</c> float [1].
+        /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+        /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
+        /// <returns>The outputs; dispose the result to give its request back.</returns>
+        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            global::ModelSdk.InferRequest request = RentRequest();
+            try
+            {
+                request.SelectOutputs((ulong)outputs);
+                request.StageInput(0, @class);
+                request.StageInput(1, _0);
+                request.StageInput(2, aB);
+                request.StageInput(3, aB2);
+                request.StageInput(4, xYZW);
+                request.StageInput(5, ünïCødé);
+                request.StageInput(6, run);
+                request.StageInput(7, _39);
+            }
+            catch
+            {
+                ReturnRequest(request);
+                throw;
+            }
+
+            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+        }
+
+        /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
+        /// <returns>A new request; dispose it when done.</returns>
+        public new Request CreateRequest() => new Request(base.CreateRequest());
+
+        /// <summary>Creates a queue of parallel jobs, each with its own request (OpenVINO's AsyncInferQueue).</summary>
+        /// <param name="jobs">Number of jobs; 0 picks one per core.</param>
+        /// <returns>A new queue; dispose it when done.</returns>
+        public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
+
+        /// <summary>A request of <see cref="HostileNames"/> of your own, with typed inputs and outputs (see <see cref="HostileNames.CreateRequest"/>).</summary>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        {
+            internal Request(global::ModelSdk.InferRequest request)
+                : base(request)
+            {
+            }
+
+            /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
+            /// <param name="class">
+            /// Input <c>class</c> float [1].
+            /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+            /// }
+            /// class Injected {}
+            /// // "\" \u0001\u0007\u001B
+            /// #error boom
+            /// #error boom
+            /// </param>
+            /// <param name="_0">
+            /// Input <c>0</c> float [1].
+            /// */ input 0
+            /// </param>
+            /// <param name="aB">
+            /// Input <c>a b</c> float [1].
+            /// &lt;/summary&gt;
+            /// </param>
+            /// <param name="aB2">
+            /// Input <c>a_b</c> float [1].
+            /// &lt;script&gt;&amp;amp;#error injected
+            /// </param>
+            /// <param name="xYZW">
+            /// Input <c>x::y/z.w</c> float [1].
+            /// }
+            /// class Injected {}
+            /// //
+            /// </param>
+            /// <param name="ünïCødé">
+            /// Input <c>ünï cødé</c> float [1].
+            /// "\"
+            /// </param>
+            /// <param name="run">
+            /// Input <c>Run</c> float [1].
+            /// \u0001\u0007\u001B
+            /// </param>
+            /// <param name="_39">
+            /// Input <c>39</c> float [1].
+            /// </param>
+            /// <returns>The outputs, valid until this request runs again.</returns>
+            public Result Infer(global::ModelSdk.TensorInput<float> @class, global::ModelSdk.TensorInput<float> _0, global::ModelSdk.TensorInput<float> aB, global::ModelSdk.TensorInput<float> aB2, global::ModelSdk.TensorInput<float> xYZW, global::ModelSdk.TensorInput<float> ünïCødé, global::ModelSdk.TensorInput<float> run, global::ModelSdk.TensorInput<float> _39)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.Run(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
+                return new Result(request);
+            }
+
+            /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
+            /// <param name="class">
+            /// Input <c>class</c> float [1].
+            /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+            /// }
+            /// class Injected {}
+            /// // "\" \u0001\u0007\u001B
+            /// #error boom
+            /// #error boom
+            /// </param>
+            /// <param name="_0">
+            /// Input <c>0</c> float [1].
+            /// */ input 0
+            /// </param>
+            /// <param name="aB">
+            /// Input <c>a b</c> float [1].
+            /// &lt;/summary&gt;
+            /// </param>
+            /// <param name="aB2">
+            /// Input <c>a_b</c> float [1].
+            /// &lt;script&gt;&amp;amp;#error injected
+            /// </param>
+            /// <param name="xYZW">
+            /// Input <c>x::y/z.w</c> float [1].
+            /// }
+            /// class Injected {}
+            /// //
+            /// </param>
+            /// <param name="ünïCødé">
+            /// Input <c>ünï cødé</c> float [1].
+            /// "\"
+            /// </param>
+            /// <param name="run">
+            /// Input <c>Run</c> float [1].
+            /// \u0001\u0007\u001B
+            /// </param>
+            /// <param name="_39">
+            /// Input <c>39</c> float [1].
+            /// </param>
+            public void SetInputs(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.StageInput(0, @class);
+                request.StageInput(1, _0);
+                request.StageInput(2, aB);
+                request.StageInput(3, aB2);
+                request.StageInput(4, xYZW);
+                request.StageInput(5, ünïCødé);
+                request.StageInput(6, run);
+                request.StageInput(7, _39);
+            }
+
+            /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
+            /// <param name="class">
+            /// Input <c>class</c> float [1].
+            /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+            /// }
+            /// class Injected {}
+            /// // "\" \u0001\u0007\u001B
+            /// #error boom
+            /// #error boom
+            /// </param>
+            /// <param name="_0">
+            /// Input <c>0</c> float [1].
+            /// */ input 0
+            /// </param>
+            /// <param name="aB">
+            /// Input <c>a b</c> float [1].
+            /// &lt;/summary&gt;
+            /// </param>
+            /// <param name="aB2">
+            /// Input <c>a_b</c> float [1].
+            /// &lt;script&gt;&amp;amp;#error injected
+            /// </param>
+            /// <param name="xYZW">
+            /// Input <c>x::y/z.w</c> float [1].
+            /// }
+            /// class Injected {}
+            /// //
+            /// </param>
+            /// <param name="ünïCødé">
+            /// Input <c>ünï cødé</c> float [1].
+            /// "\"
+            /// </param>
+            /// <param name="run">
+            /// Input <c>Run</c> float [1].
+            /// \u0001\u0007\u001B
+            /// </param>
+            /// <param name="_39">
+            /// Input <c>39</c> float [1].
+            /// </param>
+            /// <param name="cancellationToken">Stops the run between operators.</param>
+            /// <returns>A task that completes with the run (the outputs are then in <c>Result</c>).</returns>
+            /// <exception cref="global::System.InvalidOperationException">The request is still running (REQUEST_BUSY).</exception>
+            public global::System.Threading.Tasks.Task StartAsync(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                SetInputs(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
+                return StartAsync(cancellationToken);
+            }
+
+            /// <summary>Chooses the outputs the next runs of this request produce.</summary>
+            /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+            public void SelectOutputs(Outputs outputs) => Untyped.SelectOutputs((ulong)outputs);
+
+            /// <summary>Has the next runs write output <c>out put</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetOutPutDestination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(0, destination);
+
+            /// <summary>Has the next runs write output <c>int</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetIntDestination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(1, destination);
+
+            /// <summary>Has the next runs write output <c>Result</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetResult2Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(2, destination);
+
+            /// <summary>Has the next runs write output <c>out-put</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetOutPut2Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(3, destination);
+
+            /// <summary>Has the next runs write output <c>ToString</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetToString2Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(4, destination);
+
+            /// <summary>Has the next runs write output <c>1st</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void Set_1stDestination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(5, destination);
+
+            /// <summary>Has the next runs write output <c>Equals</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetEquals2Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(6, destination);
+
+            /// <summary>Has the next runs write output <c>__</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetOutput7Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(7, destination);
+
+            /// <inheritdoc/>
+            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
+        }
+
+        /// <summary>Parallel jobs of <see cref="HostileNames"/> (see <see cref="HostileNames.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        {
+            internal Queue(HostileNames model, int jobs)
+                : base(model, jobs, static r => new Request(r))
+            {
+            }
+
+            /// <summary>Starts a job on the first idle request, waiting (asynchronously) while all are busy.</summary>
+            /// <param name="class">
+            /// Input <c>class</c> float [1].
+            /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+            /// }
+            /// class Injected {}
+            /// // "\" \u0001\u0007\u001B
+            /// #error boom
+            /// #error boom
+            /// </param>
+            /// <param name="_0">
+            /// Input <c>0</c> float [1].
+            /// */ input 0
+            /// </param>
+            /// <param name="aB">
+            /// Input <c>a b</c> float [1].
+            /// &lt;/summary&gt;
+            /// </param>
+            /// <param name="aB2">
+            /// Input <c>a_b</c> float [1].
+            /// &lt;script&gt;&amp;amp;#error injected
+            /// </param>
+            /// <param name="xYZW">
+            /// Input <c>x::y/z.w</c> float [1].
+            /// }
+            /// class Injected {}
+            /// //
+            /// </param>
+            /// <param name="ünïCødé">
+            /// Input <c>ünï cødé</c> float [1].
+            /// "\"
+            /// </param>
+            /// <param name="run">
+            /// Input <c>Run</c> float [1].
+            /// \u0001\u0007\u001B
+            /// </param>
+            /// <param name="_39">
+            /// Input <c>39</c> float [1].
+            /// </param>
+            /// <param name="userdata">Passed to the queue's callback with the job's request.</param>
+            /// <param name="cancellationToken">Stops waiting for an idle job, or the job's run.</param>
+            /// <returns>A task that completes when the job has started (not when it is done: see the callback and WaitAllAsync).</returns>
+            public async global::System.Threading.Tasks.ValueTask StartAsync(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39, object? userdata = null, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                Request job = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    job.SetInputs(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
+                }
+                catch
+                {
+                    Release(job);
+                    throw;
+                }
+
+                Start(job, userdata, cancellationToken);
+            }
+        }
+
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result
+        public readonly struct Result : global::System.IDisposable
         {
             private readonly global::ModelSdk.InferRequest _request;
             private readonly long _version;
@@ -362,6 +741,9 @@ namespace Golden.Models
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
             public global::ModelSdk.OutputTensor<float> Output7 => _request.GetOutput<float>(7, _version);
+
+            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
+            public void Dispose() => _request?.ReleaseLease(_version);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace Golden.Models
     /// <para>Inputs: <c>x</c> float [1, 3].</para>
     /// <para>Outputs: <c>y</c> float [1, 2].</para>
     /// <para>Model: producer ModelSdk make_models.py 1.0; IR version 3; opsets ai.onnx 8; graph legacy_initializer_inputs.</para>
-    /// <para>Graph: 
+    /// <para>Graph:
     /// y = MatMul(x, W), W is both a graph input and an initializer.
     /// </para>
     /// </remarks>
@@ -86,27 +86,173 @@ namespace Golden.Models
             }
         }
 
+        /// <summary>The model's outputs, for choosing which ones a run produces (<c>Outputs.All</c> by default).</summary>
+        [global::System.Flags]
+        public enum Outputs : ulong
+        {
+            /// <summary>No output.</summary>
+            None = 0,
+
+            /// <summary>Output <c>y</c> float [1, 2].</summary>
+            Y = 1UL << 0,
+
+            /// <summary>Every output ModelSdk can read.</summary>
+            All = Y,
+        }
+
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
         /// The result's outputs are views of the request's buffers: they stay valid until the next
         /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). Do not change an input buffer from another thread while the call runs.
+        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
         /// </remarks>
         /// <param name="x">
         /// Input <c>x</c> float [1, 3].
         /// Row vector.
         /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <returns>The outputs, one property each, read when you access them.</returns>
-        /// <exception cref="global::System.ArgumentException">An input's length does not match its shape.</exception>
-        public Result Run(global::ModelSdk.TensorInput<float> x)
+        /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
+        public Result Run(global::ModelSdk.TensorInput<float> x, Outputs outputs = Outputs.All)
         {
             global::ModelSdk.InferRequest request = CurrentThreadRequest();
+            request.SelectOutputs((ulong)outputs);
             request.Run(x);
             return new Result(request);
         }
 
+        /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
+        /// <remarks>
+        /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
+        /// case they are pinned and must not change until the run completes). The result holds a request of
+        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// </remarks>
+        /// <param name="x">
+        /// Input <c>x</c> float [1, 3].
+        /// Row vector.
+        /// </param>
+        /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+        /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
+        /// <returns>The outputs; dispose the result to give its request back.</returns>
+        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> x, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            global::ModelSdk.InferRequest request = RentRequest();
+            try
+            {
+                request.SelectOutputs((ulong)outputs);
+                request.StageInput(0, x);
+            }
+            catch
+            {
+                ReturnRequest(request);
+                throw;
+            }
+
+            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+        }
+
+        /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
+        /// <returns>A new request; dispose it when done.</returns>
+        public new Request CreateRequest() => new Request(base.CreateRequest());
+
+        /// <summary>Creates a queue of parallel jobs, each with its own request (OpenVINO's AsyncInferQueue).</summary>
+        /// <param name="jobs">Number of jobs; 0 picks one per core.</param>
+        /// <returns>A new queue; dispose it when done.</returns>
+        public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
+
+        /// <summary>A request of <see cref="Legacy"/> of your own, with typed inputs and outputs (see <see cref="Legacy.CreateRequest"/>).</summary>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        {
+            internal Request(global::ModelSdk.InferRequest request)
+                : base(request)
+            {
+            }
+
+            /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
+            /// <param name="x">
+            /// Input <c>x</c> float [1, 3].
+            /// Row vector.
+            /// </param>
+            /// <returns>The outputs, valid until this request runs again.</returns>
+            public Result Infer(global::ModelSdk.TensorInput<float> x)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.Run(x);
+                return new Result(request);
+            }
+
+            /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
+            /// <param name="x">
+            /// Input <c>x</c> float [1, 3].
+            /// Row vector.
+            /// </param>
+            public void SetInputs(global::ModelSdk.InputMemory<float> x)
+            {
+                global::ModelSdk.InferRequest request = Untyped;
+                request.StageInput(0, x);
+            }
+
+            /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
+            /// <param name="x">
+            /// Input <c>x</c> float [1, 3].
+            /// Row vector.
+            /// </param>
+            /// <param name="cancellationToken">Stops the run between operators.</param>
+            /// <returns>A task that completes with the run (the outputs are then in <c>Result</c>).</returns>
+            /// <exception cref="global::System.InvalidOperationException">The request is still running (REQUEST_BUSY).</exception>
+            public global::System.Threading.Tasks.Task StartAsync(global::ModelSdk.InputMemory<float> x, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                SetInputs(x);
+                return StartAsync(cancellationToken);
+            }
+
+            /// <summary>Chooses the outputs the next runs of this request produce.</summary>
+            /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
+            public void SelectOutputs(Outputs outputs) => Untyped.SelectOutputs((ulong)outputs);
+
+            /// <summary>Has the next runs write output <c>y</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
+            /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
+            public void SetYDestination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(0, destination);
+
+            /// <inheritdoc/>
+            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
+        }
+
+        /// <summary>Parallel jobs of <see cref="Legacy"/> (see <see cref="Legacy.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        {
+            internal Queue(Legacy model, int jobs)
+                : base(model, jobs, static r => new Request(r))
+            {
+            }
+
+            /// <summary>Starts a job on the first idle request, waiting (asynchronously) while all are busy.</summary>
+            /// <param name="x">
+            /// Input <c>x</c> float [1, 3].
+            /// Row vector.
+            /// </param>
+            /// <param name="userdata">Passed to the queue's callback with the job's request.</param>
+            /// <param name="cancellationToken">Stops waiting for an idle job, or the job's run.</param>
+            /// <returns>A task that completes when the job has started (not when it is done: see the callback and WaitAllAsync).</returns>
+            public async global::System.Threading.Tasks.ValueTask StartAsync(global::ModelSdk.InputMemory<float> x, object? userdata = null, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                Request job = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    job.SetInputs(x);
+                }
+                catch
+                {
+                    Release(job);
+                    throw;
+                }
+
+                Start(job, userdata, cancellationToken);
+            }
+        }
+
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result
+        public readonly struct Result : global::System.IDisposable
         {
             private readonly global::ModelSdk.InferRequest _request;
             private readonly long _version;
@@ -125,6 +271,9 @@ namespace Golden.Models
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
             public global::ModelSdk.OutputTensor<float> Y => _request.GetOutput<float>(0, _version);
+
+            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
+            public void Dispose() => _request?.ReleaseLease(_version);
         }
     }
 }

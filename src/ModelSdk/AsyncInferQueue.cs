@@ -1,0 +1,361 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ModelSdk
+{
+    /// <summary>
+    /// A pool of N requests of one model that run jobs in parallel, like OpenVINO's <c>AsyncInferQueue</c>:
+    /// starting a job waits (asynchronously) for an idle request, one callback sees every completion,
+    /// and errors of runs and callbacks are collected for <see cref="WaitAllAsync"/>, each reported once.
+    /// Generated classes derive a typed queue that adds a typed <c>StartAsync</c>.
+    /// </summary>
+    /// <typeparam name="TRequest">The generated request type.</typeparam>
+    /// <typeparam name="TResult">The generated result type.</typeparam>
+    public abstract class AsyncInferQueue<TRequest, TResult> : IDisposable
+        where TRequest : TypedRequest<TRequest, TResult>
+    {
+        private readonly Job[] _jobs;
+        private readonly ConcurrentQueue<Job> _idle = new ConcurrentQueue<Job>();
+        private readonly SemaphoreSlim _available;
+        private readonly ConcurrentQueue<Exception> _errors = new ConcurrentQueue<Exception>();
+        private readonly object _drainLock = new object();
+        private readonly CancellationTokenSource _disposing = new CancellationTokenSource();
+        private TaskCompletionSource? _drained;
+        private Action<TRequest, object?>? _callback;
+        private int _inFlight;
+        private volatile bool _disposed;
+
+        /// <summary>Creates <paramref name="jobs"/> requests (0 picks <see cref="CompiledModel.DefaultJobCount"/>).</summary>
+        protected AsyncInferQueue(CompiledModel model, int jobs, Func<InferRequest, TRequest> wrap)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            ArgumentNullException.ThrowIfNull(wrap);
+            if (jobs < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(jobs), jobs, "The number of jobs can't be negative (0 picks one per core).");
+            }
+
+            _jobs = new Job[jobs == 0 ? CompiledModel.DefaultJobCount : jobs];
+            for (int i = 0; i < _jobs.Length; i++)
+            {
+                var job = new Job(wrap(model.CreateRequest()), this);
+                job.Request.Untyped.SetCallback(static (_, state) => ((Job)state!).Queue.OnCompleted((Job)state!), job);
+
+                // The job is handed out again only once its request is idle (after the callback and the waiters).
+                job.Request.Untyped.SetCompletionHook(static state => ((Job)state!).Queue.FinishJob((Job)state!), job);
+                _jobs[i] = job;
+                _idle.Enqueue(job);
+            }
+
+            _available = new SemaphoreSlim(_jobs.Length, _jobs.Length);
+        }
+
+        /// <summary>Number of jobs (requests) in the queue.</summary>
+        public int Count => _jobs.Length;
+
+        /// <summary>Job <paramref name="index"/>'s request (its state, its last result).</summary>
+        public TRequest this[int index] => _jobs[index].Request;
+
+        /// <summary>True when a job is idle, i.e. starting one would not wait.</summary>
+        public bool IsReady => _available.CurrentCount > 0;
+
+        /// <summary>
+        /// Sets the callback called, on a thread-pool thread, when each job completes, with its request and
+        /// the userdata it was started with. Read outputs there: the request takes another job once the
+        /// callback returns. A failed run's request rethrows its error from <c>Result</c>. Exceptions the
+        /// callback throws are collected for <see cref="WaitAllAsync"/>.
+        /// </summary>
+        public void SetCallback(Action<TRequest, object?>? callback) => _callback = callback;
+
+        /// <summary>Waits until every started job has completed; then throws the errors of runs and callbacks collected since the last call.</summary>
+        public async Task WaitAllAsync(CancellationToken cancellationToken = default)
+        {
+            Task drained;
+            lock (_drainLock)
+            {
+                drained = _inFlight == 0 ? Task.CompletedTask : (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ThrowCollectedErrors();
+        }
+
+        /// <summary>
+        /// Runs a stream of items through the queue, with at most <see cref="Count"/> in flight, and yields
+        /// one output per item in the items' order.
+        /// </summary>
+        /// <param name="items">The inputs.</param>
+        /// <param name="setInputs">Stages an item's inputs on a request (e.g. <c>(r, item) =&gt; r.SetInputs(item)</c>).</param>
+        /// <param name="read">Reads what to keep from a job's result (called before the request is reused).</param>
+        /// <param name="cancellationToken">Stops the stream; runs in flight are cancelled.</param>
+        public async IAsyncEnumerable<TOut> RunAllAsync<TItem, TOut>(
+            IAsyncEnumerable<TItem> items,
+            Action<TRequest, TItem> setInputs,
+            Func<TResult, TOut> read,
+            [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(items);
+            ArgumentNullException.ThrowIfNull(setInputs);
+            ArgumentNullException.ThrowIfNull(read);
+            var pending = new Queue<StreamItem<TOut>>();
+            await foreach (TItem item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                // Bound memory: don't run further ahead than twice the number of jobs.
+                while (pending.Count >= 2 * _jobs.Length)
+                {
+                    yield return await pending.Dequeue().Task.ConfigureAwait(false);
+                }
+
+                Job job = await AcquireJobAsync(cancellationToken).ConfigureAwait(false);
+                var streamItem = new StreamItem<TOut>(read);
+                try
+                {
+                    setInputs(job.Request, item);
+                }
+                catch
+                {
+                    ReleaseJob(job);
+                    throw;
+                }
+
+                StartJob(job, streamItem, cancellationToken);
+                pending.Enqueue(streamItem);
+            }
+
+            while (pending.Count > 0)
+            {
+                yield return await pending.Dequeue().Task.ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Runs a sequence of items through the queue; see the <see cref="IAsyncEnumerable{T}"/> overload.</summary>
+        public IAsyncEnumerable<TOut> RunAllAsync<TItem, TOut>(
+            IEnumerable<TItem> items, Action<TRequest, TItem> setInputs, Func<TResult, TOut> read, CancellationToken cancellationToken = default) =>
+            RunAllAsync(ToAsync(items), setInputs, read, cancellationToken);
+
+        private static async IAsyncEnumerable<T> ToAsync<T>(IEnumerable<T> items)
+        {
+            foreach (T item in items)
+            {
+                yield return item;
+            }
+
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+
+        /// <summary>Waits for an idle job (back-pressure when all are busy) and takes it.</summary>
+        protected async ValueTask<TRequest> AcquireAsync(CancellationToken cancellationToken) =>
+            (await AcquireJobAsync(cancellationToken).ConfigureAwait(false)).Request;
+
+        /// <summary>Gives back a job that was acquired but not started (e.g. its inputs were rejected).</summary>
+        protected void Release(TRequest request) => ReleaseJob(JobOf(request));
+
+        /// <summary>Starts an acquired job whose inputs are staged; <paramref name="userdata"/> goes to the callback.</summary>
+        protected void Start(TRequest request, object? userdata, CancellationToken cancellationToken) =>
+            StartJob(JobOf(request), userdata, cancellationToken);
+
+        private Job JobOf(TRequest request) => Array.Find(_jobs, j => j.Request == request) ?? throw new ArgumentException("The request is not a job of this queue.", nameof(request));
+
+        private async ValueTask<Job> AcquireJobAsync(CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_available.Wait(0))
+            {
+                // All jobs are busy: wait, but not past the queue's disposal.
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+                try
+                {
+                    await _available.WaitAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_disposing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new ObjectDisposedException(GetType().Name, "The queue was disposed while waiting for an idle job.");
+                }
+            }
+
+            if (_disposed || !_idle.TryDequeue(out Job? job))
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                throw new InvalidOperationException("The queue signalled an idle job but has none.");
+            }
+
+            return job;
+        }
+
+        private void ReleaseJob(Job job)
+        {
+            _idle.Enqueue(job);
+            if (!_disposed)
+            {
+                _available.Release();
+            }
+        }
+
+        private void StartJob(Job job, object? userdata, CancellationToken cancellationToken)
+        {
+            job.Userdata = userdata;
+            lock (_drainLock)
+            {
+                _inFlight++;
+            }
+
+            try
+            {
+                job.Request.Untyped.StartDetached(cancellationToken);
+            }
+            catch
+            {
+                job.Userdata = null;
+                lock (_drainLock)
+                {
+                    _inFlight--;
+                }
+
+                ReleaseJob(job);
+                throw;
+            }
+        }
+
+        /// <summary>Called on the thread-pool thread that ran the job, before its request is released.</summary>
+        private void OnCompleted(Job job)
+        {
+            object? userdata = job.Userdata;
+            job.Userdata = null;
+            try
+            {
+                if (userdata is IStreamItem item)
+                {
+                    item.Complete(job.Request);
+                }
+                else
+                {
+                    if (job.Request.Untyped.Error is Exception error)
+                    {
+                        _errors.Enqueue(error);
+                    }
+
+                    _callback?.Invoke(job.Request, userdata);
+                }
+            }
+            catch (Exception ex)
+            {
+                _errors.Enqueue(ex);
+            }
+        }
+
+        private void FinishJob(Job job)
+        {
+            TaskCompletionSource? drained = null;
+            lock (_drainLock)
+            {
+                if (--_inFlight == 0)
+                {
+                    drained = _drained;
+                    _drained = null;
+                }
+            }
+
+            ReleaseJob(job);
+            drained?.TrySetResult();
+        }
+
+        private void ThrowCollectedErrors()
+        {
+            var errors = new List<Exception>();
+            while (_errors.TryDequeue(out Exception? error))
+            {
+                errors.Add(error);
+            }
+
+            if (errors.Count == 1)
+            {
+                ExceptionDispatchInfo.Capture(errors[0]).Throw();
+            }
+
+            if (errors.Count > 1)
+            {
+                throw new AggregateException($"{errors.Count} jobs of the queue failed.", errors);
+            }
+        }
+
+        /// <summary>Cancels jobs in flight, waits for them, and releases every request.</summary>
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _disposing.Cancel();
+            foreach (Job job in _jobs)
+            {
+                job.Request.Cancel();
+            }
+
+            foreach (Job job in _jobs)
+            {
+                job.Request.Wait();
+            }
+
+            foreach (Job job in _jobs)
+            {
+                job.Request.Dispose(); // waits for a run that started after the waits above
+            }
+
+            // Semaphore and token source are left to the GC: a late completion may still touch them.
+        }
+
+        private sealed class Job
+        {
+            public Job(TRequest request, AsyncInferQueue<TRequest, TResult> queue)
+            {
+                Request = request;
+                Queue = queue;
+            }
+
+            public TRequest Request { get; }
+
+            public AsyncInferQueue<TRequest, TResult> Queue { get; }
+
+            public object? Userdata { get; set; }
+        }
+
+        private interface IStreamItem
+        {
+            void Complete(TRequest request);
+        }
+
+        /// <summary>One item of <see cref="RunAllAsync{TItem, TOut}(IAsyncEnumerable{TItem}, Action{TRequest, TItem}, Func{TResult, TOut}, CancellationToken)"/>: its output, read as soon as its job completes.</summary>
+        private sealed class StreamItem<TOut> : IStreamItem
+        {
+            private readonly Func<TResult, TOut> _read;
+            private readonly TaskCompletionSource<TOut> _completion = new TaskCompletionSource<TOut>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public StreamItem(Func<TResult, TOut> read) => _read = read;
+
+            public Task<TOut> Task => _completion.Task;
+
+            public void Complete(TRequest request)
+            {
+                try
+                {
+                    _completion.TrySetResult(_read(request.Result));
+                }
+                catch (OperationCanceledException ex)
+                {
+                    _completion.TrySetCanceled(ex.CancellationToken);
+                }
+                catch (Exception ex)
+                {
+                    _completion.TrySetException(ex);
+                }
+            }
+        }
+    }
+}
