@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Threading.Tasks.Sources;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -18,9 +18,9 @@ namespace ModelSdk
     {
         private readonly SessionOptions _sessionOptions;
         private readonly ModelOptions _options;
-        private readonly Stack<InferRequest> _idleLeases = new Stack<InferRequest>();
-        private readonly LinkedList<InferRequest> _leased = new LinkedList<InferRequest>();
-        private readonly int _maxLeased = (4 * Environment.ProcessorCount) + 8;
+        private readonly Stack<InferRequest> _idleLent = new Stack<InferRequest>();
+        private readonly Stack<Lease> _spareLeases = new Stack<Lease>();
+        private long _nextLeaseId;
         private readonly ThreadLocal<InferRequest> _threadRequests;
         private readonly HashSet<InferRequest> _requests = new HashSet<InferRequest>();
         private int _activeRuns;
@@ -96,70 +96,76 @@ namespace ModelSdk
 
         /// <summary>
         /// A request for one asynchronous run whose result the caller holds: it is lent until the result is
-        /// disposed (<see cref="ReturnRequest(InferRequest, long)"/>). Results that are never disposed don't leak: once
-        /// too many requests are lent, the oldest idle one is taken back (its result's views then throw).
+        /// disposed. A result that is never disposed does not leak its request: when the result becomes
+        /// unreachable, the lease's finalizer gives the request back.
         /// </summary>
         protected InferRequest RentRequest()
         {
             ThrowIfDisposed();
-            lock (_idleLeases)
+            InferRequest? request;
+            Lease? lease;
+            lock (_idleLent)
             {
-                if (!_idleLeases.TryPop(out InferRequest? request) && _leased.Count >= _maxLeased)
-                {
-                    for (LinkedListNode<InferRequest>? node = _leased.First; node != null; node = node.Next)
-                    {
-                        if (!node.Value.IsBusy)
-                        {
-                            request = node.Value;
-                            _leased.Remove(node);
-                            request.Reclaim();
-                            break;
-                        }
-                    }
-                }
-
-                if (request != null)
-                {
-                    _leased.AddLast(request.LeaseNode);
-                    return request;
-                }
+                _idleLent.TryPop(out request);
+                _spareLeases.TryPop(out lease);
             }
 
-            InferRequest created = CreateRequest();
-            lock (_idleLeases)
+            if (lease is null)
             {
-                _leased.AddLast(created.LeaseNode);
+                lease = new Lease(this);
+            }
+            else
+            {
+                GC.ReRegisterForFinalize(lease); // a spare lease had its finalizer suppressed when it was returned
             }
 
-            return created;
+            request ??= CreateRequest();
+            lease.Request = request;
+            lease.Id = Interlocked.Increment(ref _nextLeaseId);
+            request.LeaseId = lease.Id;
+            request.PendingLease = lease; // picked up by the result; the request itself must not keep the lease alive
+            return request;
         }
 
-        /// <summary>Takes back a lent request if the result of run <paramref name="version"/> still holds it.</summary>
-        protected internal void ReturnRequest(InferRequest request, long version)
+        /// <summary>Takes back a lent request when <paramref name="lease"/> still holds it (a result's Dispose, or its finalizer).</summary>
+        internal void ReturnRequest(InferRequest request, Lease? lease, bool fromFinalizer)
         {
-            lock (_idleLeases)
+            lock (_idleLent)
             {
-                if (request.LeaseNode.List == _leased && request.Version == version && !request.IsBusy)
+                if (lease is null || request.LeaseId != lease.Id || lease.Request != request)
                 {
-                    _leased.Remove(request.LeaseNode);
-                    _idleLeases.Push(request);
+                    return;
+                }
+
+                request.LeaseId = 0;
+                request.PendingLease = null;
+                lease.Request = null;
+                if (!_disposed)
+                {
+                    _idleLent.Push(request);
+                }
+
+                if (!fromFinalizer)
+                {
+                    GC.SuppressFinalize(lease);
+                    _spareLeases.Push(lease);
                 }
             }
         }
 
-        /// <summary>Takes back a lent request whose run failed (no result holds it).</summary>
-        protected void ReturnRequest(InferRequest request) => ReturnRequest(request, request.Version);
+        /// <summary>Takes back a lent request whose run could not start or failed (no result holds it).</summary>
+        protected void ReturnRequest(InferRequest request) => ReturnRequest(request, request.PendingLease, fromFinalizer: false);
 
         /// <summary>
         /// Starts the staged run of a lent request on the thread pool; the result wraps the request.
-        /// The caller's thread is free meanwhile; the continuation runs on the thread pool.
+        /// The caller's thread is free meanwhile; the continuation runs on the thread pool (or the caller's context).
         /// </summary>
         protected ValueTask<TResult> RunRentedAsync<TResult>(InferRequest request, CancellationToken cancellationToken, Func<InferRequest, TResult> wrap)
         {
-            ValueTask<InferRequest> run;
+            var run = new RentedRun<TResult>(this, wrap);
             try
             {
-                run = request.StartPooledAsync(cancellationToken);
+                request.StartWithCompletion(cancellationToken, run);
             }
             catch
             {
@@ -167,23 +173,67 @@ namespace ModelSdk
                 throw;
             }
 
-            return AwaitRentedAsync(run, request, wrap);
+            return new ValueTask<TResult>(run, run.Version);
         }
 
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<TResult> AwaitRentedAsync<TResult>(ValueTask<InferRequest> run, InferRequest request, Func<InferRequest, TResult> wrap)
+        /// <summary>
+        /// The awaitable of one <c>RunAsync</c> (one small object per call): it holds the result until the
+        /// awaiter takes it. Not pooled on purpose: a pooled awaitable (or a cached async state machine)
+        /// could keep the last result, and with it the request's lease, alive.
+        /// </summary>
+        private sealed class RentedRun<TResult> : IRunCompletion, IValueTaskSource<TResult>
         {
-            try
+            private readonly CompiledModel _model;
+            private readonly Func<InferRequest, TResult> _wrap;
+            private ManualResetValueTaskSourceCore<TResult> _core = new ManualResetValueTaskSourceCore<TResult> { RunContinuationsAsynchronously = true };
+
+            public RentedRun(CompiledModel model, Func<InferRequest, TResult> wrap)
             {
-                await run.ConfigureAwait(false);
-            }
-            catch
-            {
-                ReturnRequest(request);
-                throw;
+                _model = model;
+                _wrap = wrap;
             }
 
-            return wrap(request);
+            public short Version => _core.Version;
+
+            public void OnRunCompleted(InferRequest request, Exception? error)
+            {
+                if (error is null)
+                {
+                    _core.SetResult(_wrap(request));
+                }
+                else
+                {
+                    _model.ReturnRequest(request); // no result will hold it
+                    _core.SetException(error);
+                }
+            }
+
+            public TResult GetResult(short token) => _core.GetResult(token);
+
+            public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+            public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+                _core.OnCompleted(continuation, state, token, flags);
+        }
+
+        /// <summary>Ties a lent request to the result that holds it; its finalizer returns the request if the result is dropped undisposed.</summary>
+        internal sealed class Lease
+        {
+            private readonly CompiledModel _model;
+
+            public Lease(CompiledModel model) => _model = model;
+
+            public InferRequest? Request { get; set; }
+
+            public long Id { get; set; }
+
+            ~Lease()
+            {
+                if (Request is InferRequest request)
+                {
+                    _model.ReturnRequest(request, this, fromFinalizer: true);
+                }
+            }
         }
 
         /// <summary>The calling thread's reusable request (created on first use).</summary>
@@ -192,6 +242,30 @@ namespace ModelSdk
             ThrowIfDisposed();
             InferRequest request = _threadRequests.Value!;
             return request;
+        }
+
+        /// <summary>How many requests the model holds (thread, lent and own ones); for tests.</summary>
+        internal int RequestCount
+        {
+            get
+            {
+                lock (_requests)
+                {
+                    return _requests.Count;
+                }
+            }
+        }
+
+        /// <summary>How many lent requests are back and idle; for tests.</summary>
+        internal int IdleLentCount
+        {
+            get
+            {
+                lock (_idleLent)
+                {
+                    return _idleLent.Count;
+                }
+            }
         }
 
         internal void Forget(InferRequest request)

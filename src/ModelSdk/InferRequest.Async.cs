@@ -9,12 +9,17 @@ using System.Threading.Tasks.Sources;
 namespace ModelSdk
 {
     /// <summary>Asynchronous runs: the inference runs on a .NET thread-pool thread, never the caller's, and its completion never runs user code on an ONNX Runtime thread.</summary>
-    public sealed partial class InferRequest : IThreadPoolWorkItem, IValueTaskSource<InferRequest>
+    /// <summary>Receives the completion of an asynchronous run (used by <c>RunAsync</c>).</summary>
+    internal interface IRunCompletion
+    {
+        void OnRunCompleted(InferRequest request, Exception? error);
+    }
+
+    public sealed partial class InferRequest : IThreadPoolWorkItem
     {
         private readonly object _signalLock = new object();
         private readonly ManualResetEventSlim _done = new ManualResetEventSlim(initialState: true);
-        private ManualResetValueTaskSourceCore<InferRequest> _pooledCompletion = new ManualResetValueTaskSourceCore<InferRequest> { RunContinuationsAsynchronously = true };
-        private bool _pooledRun;
+        private IRunCompletion? _completionTarget;
         private TaskCompletionSource<InferRequest>? _runTask;
         private Exception? _error;
         private CancellationToken _cancellationToken;
@@ -101,12 +106,12 @@ namespace ModelSdk
         public Task StartAsync(CancellationToken cancellationToken = default)
         {
             var completion = new TaskCompletionSource<InferRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Start(cancellationToken, completion, pooled: false);
+            Start(cancellationToken, completion, null);
             return completion.Task;
         }
 
         /// <summary>Starts the staged run; completion is observed through the callback and <see cref="Error"/>.</summary>
-        internal void StartDetached(CancellationToken cancellationToken) => Start(cancellationToken, null, pooled: false);
+        internal void StartDetached(CancellationToken cancellationToken) => Start(cancellationToken, null, null);
 
         /// <summary>Called after each asynchronous run has fully completed and the request is idle again (queues hand the job out then).</summary>
         internal void SetCompletionHook(Action<object?> hook, object? state)
@@ -115,14 +120,10 @@ namespace ModelSdk
             _completionHookState = state;
         }
 
-        /// <summary>Starts the staged run and returns a value task for it (no allocation; one await only).</summary>
-        internal ValueTask<InferRequest> StartPooledAsync(CancellationToken cancellationToken)
-        {
-            short token = Start(cancellationToken, null, pooled: true);
-            return new ValueTask<InferRequest>(this, token);
-        }
+        /// <summary>Starts the staged run; <paramref name="target"/> is told when it completes (no allocation).</summary>
+        internal void StartWithCompletion(CancellationToken cancellationToken, IRunCompletion target) => Start(cancellationToken, null, target);
 
-        private short Start(CancellationToken cancellationToken, TaskCompletionSource<InferRequest>? completion, bool pooled)
+        private void Start(CancellationToken cancellationToken, TaskCompletionSource<InferRequest>? completion, IRunCompletion? target)
         {
             cancellationToken.ThrowIfCancellationRequested();
             BeginRun();
@@ -137,20 +138,13 @@ namespace ModelSdk
                 throw;
             }
 
-            short token;
             lock (_signalLock)
             {
                 _done.Reset();
                 _error = null;
                 _running = true;
                 _runTask = completion;
-                _pooledRun = pooled;
-                if (pooled)
-                {
-                    _pooledCompletion.Reset();
-                }
-
-                token = _pooledCompletion.Version;
+                _completionTarget = target;
                 _cancellationToken = cancellationToken;
             }
 
@@ -160,7 +154,6 @@ namespace ModelSdk
             }
 
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-            return token;
         }
 
         /// <summary>Runs on a thread-pool thread: the inference, then completion.</summary>
@@ -220,31 +213,22 @@ namespace ModelSdk
         private void Complete(Exception? error)
         {
             TaskCompletionSource<InferRequest>? task;
-            bool pooled;
+            IRunCompletion? target;
             lock (_signalLock)
             {
                 _error = error;
                 _running = false;
                 task = _runTask;
                 _runTask = null;
-                pooled = _pooledRun;
+                target = _completionTarget;
+                _completionTarget = null;
                 _symbols.AsSpan().Fill(-1);
                 _model.ExitRun();
                 Volatile.Write(ref _busy, 0);
                 _done.Set();
             }
 
-            if (pooled)
-            {
-                if (error != null)
-                {
-                    _pooledCompletion.SetException(error);
-                }
-                else
-                {
-                    _pooledCompletion.SetResult(this);
-                }
-            }
+            target?.OnRunCompleted(this, error);
 
             try
             {
@@ -316,12 +300,5 @@ namespace ModelSdk
                 registration.Unregister(null);
             }
         }
-
-        InferRequest IValueTaskSource<InferRequest>.GetResult(short token) => _pooledCompletion.GetResult(token);
-
-        ValueTaskSourceStatus IValueTaskSource<InferRequest>.GetStatus(short token) => _pooledCompletion.GetStatus(token);
-
-        void IValueTaskSource<InferRequest>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _pooledCompletion.OnCompleted(continuation, state, token, flags);
     }
 }

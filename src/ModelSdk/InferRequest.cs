@@ -49,7 +49,6 @@ namespace ModelSdk
             _binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
             _bindingHandle = _binding.DangerousGetHandle();
             _runOptions = new RunOptions();
-            LeaseNode = new LinkedListNode<InferRequest>(this);
 
             _inputs = new InputSlot[_signature.Inputs.Count];
             for (int i = 0; i < _inputs.Length; i++)
@@ -620,14 +619,25 @@ namespace ModelSdk
 
         internal bool IsBusy => Volatile.Read(ref _busy) != 0;
 
-        /// <summary>Where this request sits in its model's list of lent requests (see <c>RunAsync</c>).</summary>
-        internal LinkedListNode<InferRequest> LeaseNode { get; }
+        /// <summary>The id of the lease of the result that holds this request (<c>RunAsync</c>), or 0.</summary>
+        internal long LeaseId { get; set; }
 
-        /// <summary>Invalidates the views of a lent request's last result, which its holder never disposed.</summary>
-        internal void Reclaim() => Interlocked.Increment(ref _version);
+        /// <summary>A new lease, until the result takes it (the request must not keep it alive afterwards).</summary>
+        internal CompiledModel.Lease? PendingLease { get; set; }
 
-        /// <summary>Gives a lent request back to its model once the result of run <paramref name="version"/> is no longer used.</summary>
-        public void ReleaseLease(long version) => _model.ReturnRequest(this, version);
+        /// <summary>
+        /// For a result of <c>RunAsync</c>: takes the lease that lends this request to it. The result keeps it
+        /// (so the request stays lent while the result is reachable) and passes it to <see cref="ReleaseLease"/>.
+        /// </summary>
+        public object? TakeLease()
+        {
+            CompiledModel.Lease? lease = PendingLease;
+            PendingLease = null;
+            return lease;
+        }
+
+        /// <summary>Gives a lent request back to its model: called by a <c>RunAsync</c> result's Dispose with the lease it kept.</summary>
+        public void ReleaseLease(object? lease) => _model.ReturnRequest(this, lease as CompiledModel.Lease, fromFinalizer: false);
 
         private void ThrowIfDisposed()
         {

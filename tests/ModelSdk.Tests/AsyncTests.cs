@@ -70,22 +70,25 @@ namespace ModelSdk.Tests
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await model.RunAsync(x, cancellationToken: cts.Token));
 
-            // Cancel while it runs: the long model is stopped between operators.
+            // Cancel right after the start: the run (several ms) is stopped at the next operator.
             int cancelled = 0;
             for (int i = 0; i < 5 && cancelled == 0; i++)
             {
-                using var during = new CancellationTokenSource(TimeSpan.FromMilliseconds(1));
+                using var during = new CancellationTokenSource();
+                ValueTask<ComputeBound.Result> run = model.RunAsync(x, cancellationToken: during.Token);
+                during.Cancel();
                 try
                 {
-                    using ComputeBound.Result r = await model.RunAsync(x, cancellationToken: during.Token);
+                    using ComputeBound.Result r = await run;
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException ex)
                 {
+                    Assert.Equal(during.Token, ex.CancellationToken);
                     cancelled++;
                 }
             }
 
-            Assert.True(cancelled > 0, "a run cancelled after 1 ms should end as cancelled");
+            Assert.True(cancelled > 0, "a run cancelled while it runs ends as cancelled");
             using ComputeBound.Result after = await model.RunAsync(x);
             Assert.Equal(TestData.Output("compute_bound", 0).As<float>()[7], after.Y[7], 3);
         }
@@ -97,11 +100,19 @@ namespace ModelSdk.Tests
             using ComputeBound.Request request = model.CreateRequest();
             float[] x = TestData.Input("compute_bound", 0).As<float>();
             int callbacks = 0;
-            request.SetCallback(r => Interlocked.Increment(ref callbacks));
+            using var gate = new ManualResetEventSlim();
+            request.SetCallback(r =>
+            {
+                gate.Wait(); // holds the run open until the test has checked that the request is busy
+                Interlocked.Increment(ref callbacks);
+            });
 
             Task run = request.StartAsync(x);
             var busy = Assert.Throws<InvalidOperationException>(() => { _ = request.StartAsync(x); });
             Assert.Contains("REQUEST_BUSY", busy.Message);
+            Assert.False(request.Wait(TimeSpan.FromMilliseconds(20)), "Wait(timeout) says done only when the run is done");
+            Assert.True(request.IsRunning);
+            gate.Set();
             request.Wait();
             Assert.True(request.Wait(TimeSpan.Zero));
             await run;
@@ -110,12 +121,40 @@ namespace ModelSdk.Tests
             Assert.False(request.IsRunning);
             Assert.Equal(TestData.Output("compute_bound", 0).As<float>()[3], request.Result.Y[3], 3);
 
-            // Wait(timeout) is true only when the run is really done.
             Task second = request.StartAsync(x);
-            bool doneEarly = request.Wait(TimeSpan.Zero);
-            Assert.Equal(second.IsCompleted && doneEarly, doneEarly);
             await second;
-            Assert.True(request.Wait(TimeSpan.FromSeconds(10)));
+            Assert.True(request.Wait(TimeSpan.Zero));
+            Assert.Equal(2, callbacks);
+        }
+
+        [Fact]
+        public async Task A_RunAsync_result_dropped_without_Dispose_gives_its_request_back_when_collected()
+        {
+            using Tiny model = Tiny.Load();
+            await RunAndDropAsync(model);
+            int requests = model.RequestCount;
+            Assert.Equal(0, model.IdleLentCount);
+
+            // The dropped result becomes unreachable once the completed async method's frame is gone; collect until the lease's finalizer ran.
+            for (int i = 0; i < 100 && model.IdleLentCount == 0; i++)
+            {
+                await Task.Delay(10);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
+            Assert.Equal(1, model.IdleLentCount);
+
+            // The next RunAsync reuses that request instead of creating another.
+            using Tiny.Result again = await model.RunAsync(new float[4]);
+            Assert.Equal(1f, again.Y[0]);
+            Assert.Equal(requests, model.RequestCount);
+
+            static async Task RunAndDropAsync(Tiny model)
+            {
+                Tiny.Result dropped = await model.RunAsync(new float[] { 1, 2, 3, 4 });
+                Assert.Equal(2f, dropped.Y[0]);
+            }
         }
 
         [Fact]
@@ -260,7 +299,9 @@ namespace ModelSdk.Tests
                     Assert.True(t.IsCompleted);
                     if (t.IsFaulted)
                     {
-                        Assert.All(t.Exception!.InnerExceptions, e => Assert.True(e is ObjectDisposedException or OperationCanceledException, e.ToString()));
+                        // Runs cut short by the dispose: refused, cancelled, or a result whose request was disposed before it was read.
+                        Assert.All(t.Exception!.InnerExceptions, e => Assert.True(
+                            e is ObjectDisposedException or OperationCanceledException || (e is InvalidOperationException && e.Message.Contains("disposed")), e.ToString()));
                     }
                 }
 

@@ -578,11 +578,13 @@ namespace ModelSdk.Generators.Emitting
             w.Open("public readonly struct Result : global::System.IDisposable");
             w.Line("private readonly " + Rt + "InferRequest _request;");
             w.Line("private readonly long _version;");
+            w.Line("private readonly object? _lease;");
             w.Line();
             w.Line("internal Result(" + Rt + "InferRequest request)");
             w.Line("{");
             w.Line("    _request = request;");
             w.Line("    _version = request.Version;");
+            w.Line("    _lease = request.TakeLease();");
             w.Line("}");
             foreach (OutputPlan output in plan.Outputs)
             {
@@ -612,7 +614,7 @@ namespace ModelSdk.Generators.Emitting
 
             w.Line();
             w.Line("/// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>");
-            w.Line("public void Dispose() => _request?.ReleaseLease(_version);");
+            w.Line("public void Dispose() => _request?.ReleaseLease(_lease);");
             w.Close();
         }
 

@@ -270,11 +270,13 @@ namespace Golden.Models
         {
             private readonly global::ModelSdk.InferRequest _request;
             private readonly long _version;
+            private readonly object? _lease;
 
             internal Result(global::ModelSdk.InferRequest request)
             {
                 _request = request;
                 _version = request.Version;
+                _lease = request.TakeLease();
             }
 
             /// <summary>
@@ -296,7 +298,7 @@ namespace Golden.Models
             public global::ModelSdk.OutputTensor<long> Best => _request.GetOutput<long>(1, _version);
 
             /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _request?.ReleaseLease(_version);
+            public void Dispose() => _request?.ReleaseLease(_lease);
         }
     }
 }

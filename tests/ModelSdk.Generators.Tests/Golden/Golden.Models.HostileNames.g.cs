@@ -660,11 +660,13 @@ namespace Golden.Models
         {
             private readonly global::ModelSdk.InferRequest _request;
             private readonly long _version;
+            private readonly object? _lease;
 
             internal Result(global::ModelSdk.InferRequest request)
             {
                 _request = request;
                 _version = request.Version;
+                _lease = request.TakeLease();
             }
 
             /// <summary>
@@ -743,7 +745,7 @@ namespace Golden.Models
             public global::ModelSdk.OutputTensor<float> Output7 => _request.GetOutput<float>(7, _version);
 
             /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _request?.ReleaseLease(_version);
+            public void Dispose() => _request?.ReleaseLease(_lease);
         }
     }
 }
