@@ -11,6 +11,7 @@ namespace ModelSdk
     {
         private void BeginRun()
         {
+            ThrowIfDisposed();
             if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
             {
                 throw new InvalidOperationException(

@@ -125,6 +125,7 @@ namespace ModelSdk.Generators.Reading
                         break;
                     case ModelProto.OpsetImport:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "ModelProto.opset_import");
+                        reader.Charge("opset imports");
                         opsets.Add(ReadOpset(reader));
                         break;
                     case ModelProto.MetadataProps:
@@ -204,6 +205,7 @@ namespace ModelSdk.Generators.Reading
                         break;
                     case GraphProto.Initializer:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.initializer");
+                        reader.Charge("initializers");
                         AddInitializerName(graph, ReadTensorName(reader));
                         break;
                     case GraphProto.SparseInitializer:
@@ -212,10 +214,12 @@ namespace ModelSdk.Generators.Reading
                         break;
                     case GraphProto.Input:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.input");
+                        reader.Charge("inputs");
                         AddValue(graph.Inputs, ReadValueInfo(reader), "inputs");
                         break;
                     case GraphProto.Output:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.output");
+                        reader.Charge("outputs");
                         AddValue(graph.Outputs, ReadValueInfo(reader), "outputs");
                         break;
                     default:
@@ -522,6 +526,7 @@ namespace ModelSdk.Generators.Reading
                         throw new ModelFormatException($"a shape has more than {MaxDims} dimensions");
                     }
 
+                    reader.Charge("dimensions");
                     dims.Add(ReadDim(reader));
                 }
                 else

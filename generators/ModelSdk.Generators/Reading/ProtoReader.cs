@@ -33,6 +33,12 @@ namespace ModelSdk.Generators.Reading
         private int _bufferLength;
         private long _limit;         // end of the message being read
 
+        // Budgets: whatever a file claims, reading its metadata keeps memory bounded.
+        private const long MaxMaterializedBytes = 64L * 1024 * 1024;
+        private const long MaxItems = 2_000_000;
+        private long _materializedBytes;
+        private long _items;
+
         public ProtoReader(Stream stream)
         {
             _stream = stream;
@@ -124,6 +130,12 @@ namespace ModelSdk.Generators.Reading
                 throw new ModelFormatException($"{what} is {length} bytes long; at most {maxBytes} are supported");
             }
 
+            _materializedBytes += length;
+            if (_materializedBytes > MaxMaterializedBytes)
+            {
+                throw new ModelFormatException($"the names and doc strings add up to more than {MaxMaterializedBytes / (1024 * 1024)} MB");
+            }
+
             byte[] bytes = new byte[length];
             int read = 0;
             while (read < length)
@@ -140,6 +152,15 @@ namespace ModelSdk.Generators.Reading
             }
 
             return bytes;
+        }
+
+        /// <summary>Counts one more value kept in memory (an input, a dim, ...); too many is an error.</summary>
+        public void Charge(string what)
+        {
+            if (++_items > MaxItems)
+            {
+                throw new ModelFormatException($"the model declares more than {MaxItems} {what} and similar entries");
+            }
         }
 
         public int ReadFixed32()
