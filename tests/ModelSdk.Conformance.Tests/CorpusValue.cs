@@ -73,12 +73,5 @@ namespace ModelSdk.Conformance.Tests
                 ? new CorpusValue(kind, null, values, null)
                 : new CorpusValue(kind, null, Array.Empty<CorpusValue>(), values.Count > 0 ? values[0] : null);
         }
-
-        public override string ToString() => Kind switch
-        {
-            OnnxValueType.ONNX_TYPE_TENSOR => $"tensor({Tensor!.ElementType}) [{string.Join(", ", Tensor.Dims)}]",
-            OnnxValueType.ONNX_TYPE_SEQUENCE => $"sequence of {Elements.Count}",
-            _ => Contained is null ? "empty optional" : $"optional {Contained}",
-        };
     }
 }

@@ -53,6 +53,26 @@ namespace UserProject
         }
 
         [Fact]
+        public void A_model_without_inputs_compiles()
+        {
+            // Its typed StartAsync(CancellationToken) has the base class's signature: it must hide it, not recurse.
+            var model = new MemoryStream();
+            new ProtoWriter(model).Int(1, 8).Message(7, g => g.Message(12, v => ProtoWriter.FloatTensorValue(v, "value", 2)));
+            string path = Path.Combine(Path.GetTempPath(), "modelsdk-noinputs-" + System.Guid.NewGuid() + ".onnx");
+            File.WriteAllBytes(path, model.ToArray());
+            try
+            {
+                var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(path, "Constant") });
+                Assert.True(diagnostics.IsEmpty, GeneratorHarness.Describe(diagnostics));
+                Assert.Contains("return base.StartAsync(cancellationToken);", run.Results.Single().GeneratedSources.Single().SourceText.ToString());
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
+        [Fact]
         public void Global_namespace_works_when_the_project_has_no_root_namespace()
         {
             var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model("tiny")) }, rootNamespace: "");

@@ -45,6 +45,20 @@ namespace ModelSdk.Tests
         }
 
         [Fact]
+        public async Task RunAsync_passes_every_element_type_including_strings_and_inputs_beyond_eight()
+        {
+            using AllTypes model = AllTypes.Load();
+            ModelSdk.TestSupport.TestTensor In(int i) => TestData.Input("types", i);
+            using AllTypes.Result r = await model.RunAsync(
+                In(0).As<float>(), In(1).As<double>(), In(2).As<int>(), In(3).As<long>(), In(4).As<bool>(),
+                In(5).As<byte>(), In(6).As<sbyte>(), In(7).As<short>(), In(8).As<ushort>(), In(9).As<uint>(),
+                In(10).As<ulong>(), In(11).As<Half>(), In(12).As<Microsoft.ML.OnnxRuntime.BFloat16>(), In(13).Strings!);
+            Assert.Equal(TestData.Output("types", 13).Strings, r.StrOut.ToArray());
+            Assert.Equal(TestData.Output("types", 10).As<ulong>(), r.U64Out.ToArray());
+            Assert.Equal(TestData.Output("types", 0).As<float>(), r.F32Out.ToArray());
+        }
+
+        [Fact]
         public async Task Concurrent_RunAsync_results_are_each_their_own_until_disposed()
         {
             using DynamicBatch model = DynamicBatch.Load();

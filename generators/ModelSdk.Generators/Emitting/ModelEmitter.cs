@@ -510,9 +510,12 @@ namespace ModelSdk.Generators.Emitting
             w.Line("/// <param name=\"cancellationToken\">Stops the run between operators.</param>");
             w.Line("/// <returns>A task that completes with the run (the outputs are then in <c>Result</c>).</returns>");
             w.Line("/// <exception cref=\"global::System.InvalidOperationException\">The request is still running (REQUEST_BUSY).</exception>");
-            w.Open("public global::System.Threading.Tasks.Task StartAsync(" + Parameters(plan, "InputMemory", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
+            // Without typed parameters this overload has the base's signature (StartAsync(CancellationToken)): it hides
+            // it on purpose, since SetInputs must run, and calls it as base (unqualified, the call would recurse).
+            bool hidesBase = Parameters(plan, "InputMemory").Length == 0;
+            w.Open("public " + (hidesBase ? "new " : string.Empty) + "global::System.Threading.Tasks.Task StartAsync(" + Parameters(plan, "InputMemory", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
             w.Line("SetInputs(" + string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName))) + ");");
-            w.Line("return StartAsync(cancellationToken);");
+            w.Line((hidesBase ? "return base." : "return ") + "StartAsync(cancellationToken);");
             w.Close();
 
             if (plan.HasOutputSelection)
