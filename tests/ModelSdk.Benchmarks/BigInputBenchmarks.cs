@@ -62,7 +62,7 @@ namespace ModelSdk.Benchmarks
             _mlNet = new MlNetModel(BigInput.DefaultModelPath, _inputNames[0], ImageLength, _outputNames[0], 16);
             _mlNetInput = new MlNetInput { Values = _image };
 
-            _model = BigInput.Load();
+            _model = BigInput.Load(Bench.ModelSdkOptions);
             // CompiledModel's own (untyped) request: Run(InputArg) and GetOutput by index, as a tool would use it.
             _copyRequest = ((CompiledModel)_model).CreateRequest();
             _copyRequest.InputMode = InputMode.Copy;

@@ -95,7 +95,7 @@ namespace ModelSdk.Benchmarks
             _runOptions = new RunOptions();
             _one = new Shape(_session, 1, seed: 1);
             _eight = new Shape(_session, 8, seed: 2);
-            _model = DynamicBatch.Load();
+            _model = DynamicBatch.Load(Bench.ModelSdkOptions);
 
             // Same work everywhere: every path's outputs, at both sizes, must equal plain session.Run's.
             Ort_Run_PreallocatedOrtValues();

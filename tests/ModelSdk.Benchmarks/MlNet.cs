@@ -1,6 +1,7 @@
 using System;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 
 namespace ModelSdk.Benchmarks
 {
@@ -34,9 +35,14 @@ namespace ModelSdk.Benchmarks
             outputSchema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, outputLength);
 
             IDataView empty = ml.Data.LoadFromEnumerable(Array.Empty<MlNetInput>(), inputSchema);
-            _transformer = ml.Transforms
-                .ApplyOnnxModel(outputColumnNames: new[] { outputName }, inputColumnNames: new[] { inputName }, modelFile: Bench.ModelPath(modelFile))
-                .Fit(empty);
+            var options = new OnnxOptions
+            {
+                ModelFile = Bench.ModelPath(modelFile),
+                InputColumns = new[] { inputName },
+                OutputColumns = new[] { outputName },
+                IntraOpNumThreads = Bench.IntraOpThreads,
+            };
+            _transformer = ml.Transforms.ApplyOnnxModel(options).Fit(empty);
             Engine = ml.Model.CreatePredictionEngine<MlNetInput, MlNetOutput>(
                 _transformer, ignoreMissingColumns: true, inputSchemaDefinition: inputSchema, outputSchemaDefinition: outputSchema);
         }

@@ -21,7 +21,7 @@ namespace ModelSdk.Benchmarks
         [Benchmark]
         public float ModelSdk_Run_AlternatingArrays() => _model.Run(NextAlternatingInput()).Logits[0];
 
-        protected override void LoadModelSdk() => _model = MlpMid.Load();
+        protected override void LoadModelSdk() => _model = MlpMid.Load(Bench.ModelSdkOptions);
 
         protected override float[] ModelSdkOutput(float[] x) => _model.Run(x).Logits.ToArray();
 

@@ -21,7 +21,7 @@ namespace ModelSdk.Benchmarks
         [Benchmark]
         public float ModelSdk_Run_AlternatingArrays() => _model.Run(NextAlternatingInput()).Y[0];
 
-        protected override void LoadModelSdk() => _model = Tiny.Load();
+        protected override void LoadModelSdk() => _model = Tiny.Load(Bench.ModelSdkOptions);
 
         protected override float[] ModelSdkOutput(float[] x) => _model.Run(x).Y.ToArray();
 
