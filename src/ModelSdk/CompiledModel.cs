@@ -23,7 +23,6 @@ namespace ModelSdk
         private long _nextLeaseId;
         private readonly ThreadLocal<InferRequest> _threadRequests;
         private readonly HashSet<InferRequest> _requests = new HashSet<InferRequest>();
-        private int _activeRuns;
         private volatile bool _disposed;
 
         /// <summary>Loads the model and checks that the file matches <paramref name="signature"/>.</summary>
@@ -58,7 +57,11 @@ namespace ModelSdk
             }
 
             _threadRequests = new ThreadLocal<InferRequest>(CreateRequest, trackAllValues: false);
+            NativeSession = Native.OrtNative.SessionHandle(Session);
         }
+
+        /// <summary>The session's native handle, for calling ONNX Runtime's C API directly on the hot path (null: use the managed wrapper).</summary>
+        internal IntPtr? NativeSession { get; }
 
         /// <summary>The options the model was loaded with.</summary>
         public ModelOptions Options => _options;
@@ -276,18 +279,8 @@ namespace ModelSdk
             }
         }
 
-        /// <summary>Counts a run in; a model being disposed admits none.</summary>
-        internal void EnterRun()
-        {
-            Interlocked.Increment(ref _activeRuns);
-            if (_disposed)
-            {
-                Interlocked.Decrement(ref _activeRuns);
-                ThrowIfDisposed();
-            }
-        }
-
-        internal void ExitRun() => Interlocked.Decrement(ref _activeRuns);
+        /// <summary>True once Dispose has begun; a request that sees it after marking itself busy does not run.</summary>
+        internal bool IsDisposed => _disposed;
 
         /// <summary>
         /// Releases the session and every request. Runs in progress on other threads are allowed to
@@ -301,6 +294,10 @@ namespace ModelSdk
             }
 
             _disposed = true;
+
+            // Pairs with InferRequest.BeginRun (busy flag, then this flag): either the run sees the model disposed,
+            // or this sees the request busy and waits for it below.
+            Interlocked.MemoryBarrier();
             InferRequest[] running;
             lock (_requests)
             {
@@ -312,10 +309,9 @@ namespace ModelSdk
                 request.Cancel(); // in-flight asynchronous runs stop at the next operator; their tasks end as cancelled
             }
 
-            var wait = new SpinWait();
-            while (Volatile.Read(ref _activeRuns) > 0)
+            foreach (InferRequest request in running)
             {
-                wait.SpinOnce();
+                SpinWait.SpinUntil(() => !request.IsBusy); // native memory is never freed under a running inference
             }
 
             InferRequest[] requests;

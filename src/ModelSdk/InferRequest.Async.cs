@@ -223,7 +223,7 @@ namespace ModelSdk
                 target = _completionTarget;
                 _completionTarget = null;
                 _symbols.AsSpan().Fill(-1);
-                _model.ExitRun();
+                _symbolsGiven = false;
                 Volatile.Write(ref _busy, 0);
                 _done.Set();
             }

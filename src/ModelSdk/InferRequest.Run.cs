@@ -19,20 +19,11 @@ namespace ModelSdk
                     "Use another request (model.CreateRequest()) or wait for this one.");
             }
 
-            if (_disposed)
+            if (_disposed || _model.IsDisposed)
             {
-                _busy = 0;
+                Volatile.Write(ref _busy, 0);
                 ThrowIfDisposed();
-            }
-
-            try
-            {
-                _model.EnterRun();
-            }
-            catch
-            {
-                _busy = 0;
-                throw;
+                throw new ObjectDisposedException(_model.GetType().Name, $"Model '{_signature.ModelName}' was disposed.");
             }
         }
 
@@ -43,8 +34,12 @@ namespace ModelSdk
                 slot.EndStaging();
             }
 
-            _symbols.AsSpan().Fill(-1);
-            _model.ExitRun();
+            if (_symbols.Length != 0)
+            {
+                _symbols.AsSpan().Fill(-1); // given and inferred values hold for one run only
+                _symbolsGiven = false;
+            }
+
             Volatile.Write(ref _busy, 0);
         }
 
@@ -72,6 +67,7 @@ namespace ModelSdk
             slot.Resolved = false;
             if (arg.HasShape)
             {
+                _prepared = false; // the slot's shape is overwritten below, maybe with one that gets rejected
                 if (slot.Info.HasShape && arg.Lengths.Length != slot.Info.Rank)
                 {
                     throw ModelErrors.InputShape(_signature, index,
@@ -143,8 +139,45 @@ namespace ModelSdk
                 }
             }
 
+            if (SameAsPrepared())
+            {
+                return; // same lengths, nothing given: the shapes and output bindings of the last run still hold
+            }
+
+            _prepared = false;
             ResolveShapes();
             PrepareOutputs();
+
+            // Remember what this preparation followed from, unless a given shape or symbol decided it.
+            _prepared = !_symbolsGiven;
+            foreach (InputSlot slot in _inputs)
+            {
+                _prepared &= !slot.ExplicitShape;
+                slot.PreparedLength = slot.GivenLength;
+            }
+        }
+
+        /// <summary>
+        /// True when this run's shapes and output bindings are the last run's: every input has the length the
+        /// last preparation followed from, no shape or symbol is given, and outputs and their buffers are unchanged.
+        /// Repeated runs on the same shapes then skip shape inference entirely.
+        /// </summary>
+        private bool SameAsPrepared()
+        {
+            if (!_prepared || _symbolsGiven || _selectionChanged)
+            {
+                return false;
+            }
+
+            foreach (InputSlot slot in _inputs)
+            {
+                if (slot.ExplicitShape || slot.PreparedLength != slot.GivenLength)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private void ResolveShapes()
@@ -322,6 +355,8 @@ namespace ModelSdk
 
                 slot.NeedsBind = false;
             }
+
+            UpdateAnyDynamic();
         }
 
         /// <summary>
@@ -525,46 +560,58 @@ namespace ModelSdk
         /// <summary>Runs the bound request. Output views of earlier runs become stale before any buffer is overwritten.</summary>
         private void Execute()
         {
-            Interlocked.Increment(ref _version);
-            for (int i = 0; i < _boundCount; i++)
+            Volatile.Write(ref _version, _version + 1); // only the running owner writes it (the busy flag)
+            if (_anyDynamic)
             {
-                OutputSlot slot = _boundOrder[i];
-                if (slot.Mode == OutputMode.Dynamic && slot.FetchedValue != IntPtr.Zero)
+                for (int i = 0; i < _boundCount; i++)
                 {
-                    slot.ReleaseFetched();
-                    BindToCpu(slot); // drop last run's value so ONNX Runtime allocates afresh
+                    OutputSlot slot = _boundOrder[i];
+                    if (slot.Mode == OutputMode.Dynamic && slot.FetchedValue != IntPtr.Zero)
+                    {
+                        slot.ReleaseFetched();
+                        BindToCpu(slot); // drop last run's value so ONNX Runtime allocates afresh
+                    }
                 }
             }
 
             try
             {
-                _model.Session.RunWithBinding(_runOptions, _binding);
+                RunBound();
             }
-            catch (OnnxRuntimeException ex)
+            catch (Exception ex) when (ex is InferenceException or OnnxRuntimeException)
             {
                 if (!RetryWithDynamicOutputs())
                 {
-                    throw new InferenceException($"Running model '{_signature.ModelName}' failed: {ex.Message}", -1, ex);
+                    throw new InferenceException($"Running model '{_signature.ModelName}' failed: {ex.Message}", (ex as InferenceException)?.OrtErrorCode ?? -1, ex);
                 }
             }
 
-            if (AnyDynamicOutput())
+            if (_anyDynamic)
             {
                 FetchDynamicOutputs();
             }
         }
 
-        private bool AnyDynamicOutput()
+        /// <summary>RunWithBinding through the C API when the session's handle is known (no wrapper overhead), else the managed call.</summary>
+        private void RunBound()
         {
+            if (_model.NativeSession is IntPtr session)
+            {
+                OrtNative.RunWithBinding(session, _runOptionsHandle, _bindingHandle);
+            }
+            else
+            {
+                _model.Session.RunWithBinding(_runOptions, _binding);
+            }
+        }
+
+        private void UpdateAnyDynamic()
+        {
+            _anyDynamic = false;
             for (int i = 0; i < _boundCount; i++)
             {
-                if (_boundOrder[i].Mode == OutputMode.Dynamic)
-                {
-                    return true;
-                }
+                _anyDynamic |= _boundOrder[i].Mode == OutputMode.Dynamic;
             }
-
-            return false;
         }
 
         /// <summary>
@@ -574,6 +621,7 @@ namespace ModelSdk
         /// </summary>
         private bool RetryWithDynamicOutputs()
         {
+            _prepared = false; // output modes change here: the next run prepares them again
             bool anyPreallocated = false;
             for (int i = 0; i < _boundCount; i++)
             {
@@ -587,6 +635,7 @@ namespace ModelSdk
                 }
             }
 
+            UpdateAnyDynamic();
             if (!anyPreallocated || _runOptions.Terminate)
             {
                 return false;
@@ -600,9 +649,9 @@ namespace ModelSdk
 
             try
             {
-                _model.Session.RunWithBinding(_runOptions, _binding);
+                RunBound();
             }
-            catch (OnnxRuntimeException)
+            catch (Exception ex) when (ex is InferenceException or OnnxRuntimeException)
             {
                 return false; // the failure was not about output buffers: report the original error
             }

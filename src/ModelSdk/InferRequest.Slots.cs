@@ -38,6 +38,9 @@ namespace ModelSdk
         public IntPtr BoundData;
         public long[] BoundShape;
 
+        // The length the current shape was resolved from (see InferRequest.SameAsPrepared).
+        public long PreparedLength = -1;
+
         public static byte[] Utf8Z(string name)
         {
             byte[] bytes = new byte[Encoding.UTF8.GetByteCount(name) + 1];
@@ -59,7 +62,10 @@ namespace ModelSdk
             Staged = false;
             Copied = false;
             CopiedStrings = null;
-            Unpin();
+            if (PinnedData != IntPtr.Zero)
+            {
+                Unpin();
+            }
         }
 
         private void Unpin()

@@ -30,15 +30,21 @@ namespace ModelSdk
         private readonly OrtIoBinding _binding;
         private readonly IntPtr _bindingHandle;
         private readonly RunOptions _runOptions;
+        private readonly IntPtr _runOptionsHandle;
         private readonly InputSlot[] _inputs;
         private readonly OutputSlot[] _outputs;
         private readonly OutputSlot[] _boundOrder;   // selected outputs, in the order ONNX Runtime reports bound values
         private int _boundCount;
         private bool _selectionChanged;
+        private ulong _selectedMask;                 // the last mask given to SelectOutputs(ulong), 0 when selected otherwise
+        private bool _prepared;                      // the slots' shapes and output bindings hold for runs with the same lengths
+        private bool _symbolsGiven;                  // SetSymbol gave a value for this run
+        private bool _anyDynamic;                    // some bound output is allocated by ONNX Runtime (fetched after each run)
         private readonly long[] _symbols;            // values of the symbolic dims for the current run, -1 = unset
         private long _version;
         private int _busy;
         private bool _disposed;
+        private int _disposeState;                   // 0 alive, 1 releasing native state, 2 released
 
         internal InferRequest(CompiledModel model)
         {
@@ -49,6 +55,9 @@ namespace ModelSdk
             _binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
             _bindingHandle = _binding.DangerousGetHandle();
             _runOptions = new RunOptions();
+            bool addedRunOptionsRef = false;
+            _runOptions.DangerousAddRef(ref addedRunOptionsRef); // used by handle on the hot path: keep it alive
+            _runOptionsHandle = _runOptions.DangerousGetHandle();
 
             _inputs = new InputSlot[_signature.Inputs.Count];
             for (int i = 0; i < _inputs.Length; i++)
@@ -120,6 +129,7 @@ namespace ModelSdk
                 }
 
                 _symbols[symbol] = v;
+                _symbolsGiven = true;
             }
         }
 
@@ -390,6 +400,11 @@ namespace ModelSdk
         /// <param name="mask">The outputs to produce; at least one.</param>
         public void SelectOutputs(ulong mask)
         {
+            if (mask == _selectedMask && mask != 0)
+            {
+                return; // generated Run calls this on every run: the common case is "no change"
+            }
+
             if (_outputs.Length < 64 && mask >> _outputs.Length != 0)
             {
                 throw new ArgumentOutOfRangeException(nameof(mask), mask, $"Model '{_signature.ModelName}' has {_outputs.Length} outputs.");
@@ -405,6 +420,8 @@ namespace ModelSdk
             {
                 Select(_outputs[i], i < 64 && (mask & (1UL << i)) != 0);
             }
+
+            _selectedMask = mask;
         }
 
         /// <summary>Chooses the outputs the next runs produce, by ONNX name.</summary>
@@ -433,6 +450,8 @@ namespace ModelSdk
             {
                 Select(_outputs[i], wanted[i]);
             }
+
+            _selectedMask = 0;
         }
 
         /// <summary>Selects every output ModelSdk can read (the default).</summary>
@@ -445,6 +464,8 @@ namespace ModelSdk
                 // Unsupported outputs are only computed when there is nothing else: ONNX Runtime needs one output.
                 Select(slot, slot.Info.IsSupported || !anySupported);
             }
+
+            _selectedMask = 0;
         }
 
         /// <summary>True when output <paramref name="index"/> is produced by the next runs.</summary>
@@ -481,6 +502,7 @@ namespace ModelSdk
             }
 
             ThrowIfBusy();
+            _prepared = false; // the output's buffer changes: bind it again
             slot.ClearDestination();
             slot.DestinationPin = destination.Pin();
             slot.Destination = (IntPtr)slot.DestinationPin.Pointer;
@@ -492,6 +514,7 @@ namespace ModelSdk
         {
             OutputSlot slot = OutputAt(index);
             ThrowIfBusy();
+            _prepared = false;
             slot.ClearDestination();
         }
 
@@ -587,16 +610,17 @@ namespace ModelSdk
             DisposeCore();
         }
 
-        /// <summary>Releases native state; the model calls it once no run is active.</summary>
+        /// <summary>Releases native state once; a second caller waits until the first has finished (the session is released after its requests).</summary>
         internal void DisposeCore()
         {
-            if (_disposed)
+            if (Interlocked.CompareExchange(ref _disposeState, 1, 0) != 0)
             {
+                SpinWait.SpinUntil(() => Volatile.Read(ref _disposeState) == 2);
                 return;
             }
 
             _disposed = true;
-            Interlocked.Increment(ref _version);
+            Volatile.Write(ref _version, _version + 1);
             foreach (InputSlot slot in _inputs)
             {
                 slot.Release();
@@ -610,14 +634,17 @@ namespace ModelSdk
 
             _binding.DangerousRelease();
             _binding.Dispose();
+            _runOptions.DangerousRelease();
             _runOptions.Dispose();
             _done.Dispose();
             _model.Forget(this);
+            Volatile.Write(ref _disposeState, 2);
         }
 
         internal bool IsDisposed => _disposed;
 
-        internal bool IsBusy => Volatile.Read(ref _busy) != 0;
+        /// <summary>Running, or being disposed (a disposed request keeps its busy flag set: nothing may run it again).</summary>
+        internal bool IsBusy => Volatile.Read(ref _busy) != 0 && Volatile.Read(ref _disposeState) != 2;
 
         /// <summary>The id of the lease of the result that holds this request (<c>RunAsync</c>), or 0.</summary>
         internal long LeaseId { get; set; }

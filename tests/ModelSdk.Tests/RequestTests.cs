@@ -28,6 +28,27 @@ namespace ModelSdk.Tests
         }
 
         [Fact]
+        public void Runs_with_the_same_lengths_reuse_shapes_but_a_rejected_shape_or_a_given_dim_is_not_reused()
+        {
+            using DynamicBatch model = DynamicBatch.Load();
+            float[] two = Enumerable.Range(0, 16).Select(i => i / 16f).ToArray();
+            float[] expected = model.Run(two).Scores.ToArray();
+            Assert.Equal(expected, model.Run(two).Scores.ToArray()); // prepared from the length alone: reused
+
+            // A shape rejected half-way (after its first dim was taken) must not leak into the next flat run.
+            Assert.Throws<ArgumentException>(() => model.Run(new TensorInput<float>(two, new nint[] { 4, -1 })));
+            DynamicBatch.Result again = model.Run(two);
+            Assert.Equal(new long[] { 2, 4 }, again.Scores.Shape.ToArray());
+            Assert.Equal(expected, again.Scores.ToArray());
+
+            // A given dim decides the shape itself; the same length afterwards is prepared again.
+            Assert.Throws<ArgumentException>(() => model.Run(two, batch: 4));
+            Assert.Equal(expected, model.Run(two).Scores.ToArray());
+            Assert.Equal(new long[] { 1, 4 }, model.Run(two.AsSpan(0, 8)).Scores.Shape.ToArray());
+            Assert.Equal(expected, model.Run(two).Scores.ToArray());
+        }
+
+        [Fact]
         public void Output_view_read_after_dispose_throws()
         {
             Digits model = Digits.Load();
@@ -115,6 +136,14 @@ namespace ModelSdk.Tests
             request.InputMode = InputMode.Copy;
             float[] x = { 1, 2, 3, 4 };
             Assert.Equal(new float[] { 2, 3, 4, 5 }, request.Infer(x).Y.ToArray());
+        }
+
+        [Fact]
+        public void Runs_call_onnx_runtime_through_its_c_api()
+        {
+            // If a new ONNX Runtime renames the session's handle, runs fall back to the managed wrapper: this says so.
+            using Tiny model = Tiny.Load();
+            Assert.NotNull(model.NativeSession);
         }
 
         [Fact]

@@ -37,6 +37,7 @@ namespace ModelSdk.Native
         internal const int IndexReleaseStatus = 93;
         internal const int IndexReleaseValue = 96;
         internal const int IndexReleaseTensorTypeAndShapeInfo = 99;
+        internal const int IndexRunWithBinding = 133;
         internal const int IndexBindInput = 136;
         internal const int IndexBindOutput = 137;
         internal const int IndexBindOutputToDevice = 138;
@@ -125,6 +126,21 @@ namespace ModelSdk.Native
             {
                 ((delegate* unmanaged<IntPtr, void>)Table[IndexReleaseValue])(value);
             }
+        }
+
+        /// <summary>Runs a session on an I/O binding; throws <see cref="InferenceException"/> with ONNX Runtime's message.</summary>
+        internal static void RunWithBinding(IntPtr session, IntPtr runOptions, IntPtr binding) =>
+            Check(((delegate* unmanaged<IntPtr, IntPtr, IntPtr, IntPtr>)Table[IndexRunWithBinding])(session, runOptions, binding));
+
+        /// <summary>
+        /// The native handle of a managed session, read once per model. The managed wrapper keeps it internal;
+        /// null when a future version renamed it, and then the managed RunWithBinding is used instead.
+        /// </summary>
+        internal static IntPtr? SessionHandle(Microsoft.ML.OnnxRuntime.InferenceSession session)
+        {
+            System.Reflection.FieldInfo? field = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).GetField(
+                "_nativeHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+            return field?.GetValue(session) is IntPtr handle && handle != IntPtr.Zero ? handle : null;
         }
 
         internal static void BindInput(IntPtr binding, byte* name, IntPtr value) =>
