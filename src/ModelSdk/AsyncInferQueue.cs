@@ -20,11 +20,12 @@ namespace ModelSdk
         where TRequest : TypedRequest<TRequest, TResult>
     {
         private readonly Job[] _jobs;
-        private readonly ConcurrentQueue<Job> _idle = new ConcurrentQueue<Job>();
-        private readonly SemaphoreSlim _available;
+        // Idle jobs, and callers waiting for one. A finished job goes straight to the first waiter, whose code
+        // then continues on the finishing thread (a .NET thread-pool thread): no thread wake-up between jobs.
+        private readonly Queue<Job> _idle = new Queue<Job>();
+        private readonly LinkedList<Waiter> _waiters = new LinkedList<Waiter>();
         private readonly ConcurrentQueue<Exception> _errors = new ConcurrentQueue<Exception>();
         private readonly object _drainLock = new object();
-        private readonly CancellationTokenSource _disposing = new CancellationTokenSource();
         private TaskCompletionSource? _drained;
         private Action<TRequest, object?>? _callback;
         private int _inFlight;
@@ -51,8 +52,6 @@ namespace ModelSdk
                 _jobs[i] = job;
                 _idle.Enqueue(job);
             }
-
-            _available = new SemaphoreSlim(_jobs.Length, _jobs.Length);
         }
 
         /// <summary>Number of jobs (requests) in the queue.</summary>
@@ -62,7 +61,16 @@ namespace ModelSdk
         public TRequest this[int index] => _jobs[index].Request;
 
         /// <summary>True when a job is idle, i.e. starting one would not wait.</summary>
-        public bool IsReady => _available.CurrentCount > 0;
+        public bool IsReady
+        {
+            get
+            {
+                lock (_idle)
+                {
+                    return _idle.Count > 0;
+                }
+            }
+        }
 
         /// <summary>
         /// Sets the callback called, on a thread-pool thread, when each job completes, with its request and
@@ -161,38 +169,73 @@ namespace ModelSdk
 
         private Job JobOf(TRequest request) => Array.Find(_jobs, j => j.Request == request) ?? throw new ArgumentException("The request is not a job of this queue.", nameof(request));
 
-        private async ValueTask<Job> AcquireJobAsync(CancellationToken cancellationToken)
+        private ValueTask<Job> AcquireJobAsync(CancellationToken cancellationToken)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_available.Wait(0))
-            {
-                // All jobs are busy: wait, but not past the queue's disposal.
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-                try
-                {
-                    await _available.WaitAsync(wait.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_disposing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    throw new ObjectDisposedException(GetType().Name, "The queue was disposed while waiting for an idle job.");
-                }
-            }
-
-            if (_disposed || !_idle.TryDequeue(out Job? job))
+            var waiter = new Waiter();
+            lock (_idle)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                throw new InvalidOperationException("The queue signalled an idle job but has none.");
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_idle.TryDequeue(out Job? job))
+                {
+                    return new ValueTask<Job>(job);
+                }
+
+                // All jobs are busy: wait for the next one to finish (back-pressure).
+                waiter.Node = _waiters.AddLast(waiter);
             }
 
-            return job;
+            if (cancellationToken.CanBeCanceled)
+            {
+                waiter.Registration = cancellationToken.UnsafeRegister(static (state, token) =>
+                {
+                    var (queue, waiting) = ((AsyncInferQueue<TRequest, TResult>, Waiter))state!;
+                    lock (queue._idle)
+                    {
+                        if (waiting.Node!.List == null)
+                        {
+                            return; // already handed a job
+                        }
+
+                        queue._waiters.Remove(waiting.Node);
+                    }
+
+                    waiting.TrySetCanceled(token);
+                }, (this, waiter));
+                if (waiter.Task.IsCompleted)
+                {
+                    waiter.Registration.Dispose(); // handed a job before the registration existed
+                }
+            }
+
+            return new ValueTask<Job>(waiter.Task);
         }
 
+        /// <summary>Makes a job idle, or hands it to the first caller waiting for one.</summary>
         private void ReleaseJob(Job job)
         {
-            _idle.Enqueue(job);
-            if (!_disposed)
+            Waiter? waiter = null;
+            lock (_idle)
             {
-                _available.Release();
+                if (_waiters.First is LinkedListNode<Waiter> first && !_disposed)
+                {
+                    _waiters.RemoveFirst();
+                    waiter = first.Value;
+                }
+                else
+                {
+                    _idle.Enqueue(job);
+                }
+            }
+
+            if (waiter != null)
+            {
+                // Outside the lock: the waiter's code continues right here, on this thread.
+                waiter.Registration.Dispose();
+                if (!waiter.TrySetResult(job))
+                {
+                    ReleaseJob(job); // it was cancelled meanwhile: the job goes to the next one
+                }
             }
         }
 
@@ -291,8 +334,20 @@ namespace ModelSdk
                 return;
             }
 
-            _disposed = true;
-            _disposing.Cancel();
+            List<Waiter> waiting;
+            lock (_idle)
+            {
+                _disposed = true;
+                waiting = new List<Waiter>(_waiters);
+                _waiters.Clear();
+            }
+
+            foreach (Waiter waiter in waiting)
+            {
+                waiter.Registration.Dispose();
+                waiter.TrySetException(new ObjectDisposedException(GetType().Name, "The queue was disposed while waiting for an idle job."));
+            }
+
             foreach (Job job in _jobs)
             {
                 job.Request.Cancel();
@@ -308,7 +363,7 @@ namespace ModelSdk
                 job.Request.Dispose(); // waits for a run that started after the waits above
             }
 
-            // Semaphore and token source are left to the GC: a late completion may still touch them.
+
         }
 
         private sealed class Job
@@ -324,6 +379,13 @@ namespace ModelSdk
             public AsyncInferQueue<TRequest, TResult> Queue { get; }
 
             public object? Userdata { get; set; }
+        }
+
+        /// <summary>A caller waiting for an idle job; completed on the thread that frees one.</summary>
+        private sealed class Waiter : TaskCompletionSource<Job>
+        {
+            public LinkedListNode<Waiter>? Node;
+            public CancellationTokenRegistration Registration;
         }
 
         private interface IStreamItem

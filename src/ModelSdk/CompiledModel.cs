@@ -17,6 +17,7 @@ namespace ModelSdk
     public abstract class CompiledModel : IDisposable
     {
         private readonly SessionOptions _sessionOptions;
+        private readonly Dictionary<ulong, SessionInfo> _prunedSessions = new Dictionary<ulong, SessionInfo>();
         private readonly ModelOptions _options;
         private readonly Stack<InferRequest> _idleLent = new Stack<InferRequest>();
         private readonly Stack<Lease> _spareLeases = new Stack<Lease>();
@@ -57,11 +58,71 @@ namespace ModelSdk
             }
 
             _threadRequests = new ThreadLocal<InferRequest>(CreateRequest, trackAllValues: false);
-            NativeSession = Native.OrtNative.SessionHandle(Session);
+            FullSession = new SessionInfo(Session);
         }
 
+        /// <summary>Where the model's asynchronous runs execute (.NET thread-pool threads).</summary>
+        internal RunScheduler Scheduler { get; } = new RunScheduler();
+
+        /// <summary>The session of the whole model.</summary>
+        internal SessionInfo FullSession { get; }
+
         /// <summary>The session's native handle, for calling ONNX Runtime's C API directly on the hot path (null: use the managed wrapper).</summary>
-        internal IntPtr? NativeSession { get; }
+        internal IntPtr? NativeSession => FullSession.Handle;
+
+        /// <summary>
+        /// The session to run when only the outputs in <paramref name="mask"/> are wanted: the whole model, or
+        /// (<see cref="ModelOptions.PruneUnselectedOutputs"/>) a copy pruned to what those outputs need, made
+        /// once per set of outputs. ONNX Runtime runs every node whatever outputs are asked for: only a pruned
+        /// model saves the work of the others. When pruning fails (e.g. weights stored outside the file) the
+        /// whole model is used.
+        /// </summary>
+        internal SessionInfo SessionFor(ulong mask)
+        {
+            ulong everything = 0;
+            for (int i = 0; i < Signature.Outputs.Count && i < 64; i++)
+            {
+                if (Signature.Outputs[i].IsSupported)
+                {
+                    everything |= 1UL << i;
+                }
+            }
+
+            if (!_options.PruneUnselectedOutputs || Signature.Outputs.Count > 64 || (mask & everything) == everything)
+            {
+                return FullSession;
+            }
+
+            lock (_prunedSessions)
+            {
+                if (_prunedSessions.TryGetValue(mask, out SessionInfo? known))
+                {
+                    return known;
+                }
+
+                SessionInfo session = FullSession;
+                try
+                {
+                    var keep = new List<string>();
+                    for (int i = 0; i < Signature.Outputs.Count; i++)
+                    {
+                        if ((mask & (1UL << i)) != 0)
+                        {
+                            keep.Add(Signature.Outputs[i].Name);
+                        }
+                    }
+
+                    session = new SessionInfo(new InferenceSession(ModelPruner.Prune(Source.ReadBytes(), keep), _sessionOptions));
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or System.IO.IOException or UnauthorizedAccessException or Generators.Reading.ModelFormatException)
+                {
+                    // Keep running the whole model: the outputs are right, only the saving is lost.
+                }
+
+                _prunedSessions.Add(mask, session);
+                return session;
+            }
+        }
 
         /// <summary>The options the model was loaded with.</summary>
         public ModelOptions Options => _options;
@@ -188,7 +249,9 @@ namespace ModelSdk
         {
             private readonly CompiledModel _model;
             private readonly Func<InferRequest, TResult> _wrap;
-            private ManualResetValueTaskSourceCore<TResult> _core = new ManualResetValueTaskSourceCore<TResult> { RunContinuationsAsynchronously = true };
+            // Completion is signalled from the .NET thread-pool thread that ran the inference (never an ONNX Runtime
+            // thread), so the awaiting code may continue right there instead of hopping to yet another thread.
+            private ManualResetValueTaskSourceCore<TResult> _core = new ManualResetValueTaskSourceCore<TResult> { RunContinuationsAsynchronously = false };
 
             public RentedRun(CompiledModel model, Func<InferRequest, TResult> wrap)
             {
@@ -327,6 +390,17 @@ namespace ModelSdk
             }
 
             _threadRequests.Dispose();
+            lock (_prunedSessions)
+            {
+                foreach (SessionInfo pruned in _prunedSessions.Values)
+                {
+                    if (pruned != FullSession)
+                    {
+                        pruned.Session.Dispose();
+                    }
+                }
+            }
+
             Session.Dispose();
             _sessionOptions.Dispose();
             GC.SuppressFinalize(this);

@@ -153,7 +153,7 @@ namespace ModelSdk
                 _cancellationRegistration = cancellationToken.UnsafeRegister(static state => ((InferRequest)state!).Cancel(), this);
             }
 
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            _model.Scheduler.Schedule(this);
         }
 
         /// <summary>Runs on a thread-pool thread: the inference, then completion.</summary>

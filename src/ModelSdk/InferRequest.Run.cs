@@ -365,6 +365,19 @@ namespace ModelSdk
         /// </summary>
         private void ApplySelection()
         {
+            Volatile.Write(ref _version, _version + 1); // outputs of the last run are about to be released: their views go stale now
+            ulong mask = 0;
+            for (int i = 0; i < _outputs.Length && i < 64; i++)
+            {
+                mask |= _outputs[i].Selected ? 1UL << i : 0;
+            }
+
+            SessionInfo session = _model.SessionFor(mask);
+            if (session != _session)
+            {
+                SwitchSession(session);
+            }
+
             OrtNative.ClearBoundOutputs(_bindingHandle);
             _boundCount = 0;
             foreach (OutputSlot slot in _outputs)
@@ -595,13 +608,13 @@ namespace ModelSdk
         /// <summary>RunWithBinding through the C API when the session's handle is known (no wrapper overhead), else the managed call.</summary>
         private void RunBound()
         {
-            if (_model.NativeSession is IntPtr session)
+            if (_session.Handle is IntPtr session)
             {
                 OrtNative.RunWithBinding(session, _runOptionsHandle, _bindingHandle);
             }
             else
             {
-                _model.Session.RunWithBinding(_runOptions, _binding);
+                _session.Session.RunWithBinding(_runOptions, _binding);
             }
         }
 

@@ -56,6 +56,14 @@ namespace ModelSdk
             BoundData = IntPtr.Zero;
         }
 
+        /// <summary>Drops what is bound for this input (its binding is replaced); it is bound again on the next run.</summary>
+        public void ForgetBinding()
+        {
+            OrtNative.ReleaseValue(BoundValue);
+            BoundValue = IntPtr.Zero;
+            BoundData = IntPtr.Zero;
+        }
+
         /// <summary>Ends this run's use of the caller's memory (staged copies and pins).</summary>
         public void EndStaging()
         {

@@ -27,8 +27,9 @@ namespace ModelSdk
 
         private readonly CompiledModel _model;
         private readonly ModelSignature _signature;
-        private readonly OrtIoBinding _binding;
-        private readonly IntPtr _bindingHandle;
+        private SessionInfo _session;                 // the whole model, or a copy pruned to the selected outputs
+        private OrtIoBinding _binding;
+        private IntPtr _bindingHandle;
         private readonly RunOptions _runOptions;
         private readonly IntPtr _runOptionsHandle;
         private readonly InputSlot[] _inputs;
@@ -50,10 +51,8 @@ namespace ModelSdk
         {
             _model = model;
             _signature = model.Signature;
-            _binding = model.Session.CreateIoBinding();
-            bool addedRef = false;
-            _binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
-            _bindingHandle = _binding.DangerousGetHandle();
+            _session = model.FullSession;
+            _binding = CreateBinding(_session, out _bindingHandle);
             _runOptions = new RunOptions();
             bool addedRunOptionsRef = false;
             _runOptions.DangerousAddRef(ref addedRunOptionsRef); // used by handle on the hot path: keep it alive
@@ -77,6 +76,37 @@ namespace ModelSdk
             }
 
             SelectAllOutputs();
+        }
+
+        private static OrtIoBinding CreateBinding(SessionInfo session, out IntPtr handle)
+        {
+            OrtIoBinding binding = session.Session.CreateIoBinding();
+            bool addedRef = false;
+            binding.DangerousAddRef(ref addedRef); // the native handle is used directly: keep it alive
+            handle = binding.DangerousGetHandle();
+            return binding;
+        }
+
+        /// <summary>True when the request runs a copy of the model pruned to the selected outputs; for tests.</summary>
+        internal bool RunsPrunedModel => _session != _model.FullSession;
+
+        /// <summary>Moves to another session's binding: everything is bound again on the next run.</summary>
+        private void SwitchSession(SessionInfo session)
+        {
+            foreach (InputSlot slot in _inputs)
+            {
+                slot.ForgetBinding();
+            }
+
+            foreach (OutputSlot slot in _outputs)
+            {
+                slot.Release();
+            }
+
+            _binding.DangerousRelease();
+            _binding.Dispose();
+            _session = session;
+            _binding = CreateBinding(session, out _bindingHandle);
         }
 
         /// <summary>The model this request belongs to.</summary>

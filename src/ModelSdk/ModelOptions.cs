@@ -42,6 +42,14 @@ namespace ModelSdk
         public InputMode AsyncInputMode { get; set; } = InputMode.Copy;
 
         /// <summary>
+        /// When a run asks for only some outputs, run a copy of the model pruned to the nodes those outputs
+        /// need (default true). ONNX Runtime runs every node whatever outputs are asked for, so without it an
+        /// unwanted output still costs its computation. Each distinct set of outputs gets its own session,
+        /// made on first use, which loads the weights it needs again: set false to keep a single session.
+        /// </summary>
+        public bool PruneUnselectedOutputs { get; set; } = true;
+
+        /// <summary>
         /// Called with the session options before the session is created: the place to add execution
         /// providers (e.g. <c>o =&gt; o.AppendExecutionProvider_CUDA()</c>) or any other ONNX Runtime setting.
         /// </summary>

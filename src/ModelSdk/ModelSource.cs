@@ -64,6 +64,9 @@ namespace ModelSdk
         /// <summary>For messages: the path, or "(N bytes)".</summary>
         public override string ToString() => _path != null ? "'" + _path + "'" : "(model of " + _bytes!.Length + " bytes)";
 
+        /// <summary>The model's bytes (read again from the file each time).</summary>
+        internal byte[] ReadBytes() => _path != null ? File.ReadAllBytes(_path) : _bytes!;
+
         internal InferenceSession CreateSession(SessionOptions options, string modelName)
         {
             try

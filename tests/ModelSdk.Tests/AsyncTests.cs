@@ -32,6 +32,24 @@ namespace ModelSdk.Tests
         }
 
         [Fact]
+        public async Task Code_after_an_await_may_block_on_another_run_without_deadlock()
+        {
+            // The continuation of RunAsync runs on the thread that ran the inference; if it blocks on another
+            // run, that run must get a thread of its own.
+            using Tiny model = Tiny.Load();
+            Task<float> nested = NestedAsync(model);
+            Assert.True(await Task.WhenAny(nested, Task.Delay(TimeSpan.FromSeconds(30))) == nested, "deadlocked");
+            Assert.Equal(3f, await nested);
+
+            static async Task<float> NestedAsync(Tiny model)
+            {
+                using Tiny.Result first = await model.RunAsync(new float[] { 1, 1, 1, 1 }).ConfigureAwait(false);
+                using Tiny.Result second = model.RunAsync(new float[] { 2, 2, 2, 2 }).AsTask().GetAwaiter().GetResult(); // sync over async, on purpose
+                return second.Y[0];
+            }
+        }
+
+        [Fact]
         public async Task RunAsync_copies_inputs_so_the_caller_can_reuse_its_buffer_at_once()
         {
             using ComputeBound model = ComputeBound.Load(SingleThread);

@@ -28,6 +28,26 @@ namespace ModelSdk.Tests
         }
 
         [Fact]
+        public void A_subset_runs_a_model_pruned_to_it_and_all_outputs_run_the_whole_model()
+        {
+            using TwoOutputs model = TwoOutputs.Load();
+            using TwoOutputs.Request request = model.CreateRequest();
+            request.SelectOutputs(TwoOutputs.Outputs.Small);
+            Assert.Equal(136f, request.Infer(X).Small[0]);
+            Assert.True(request.Untyped.RunsPrunedModel, "ONNX Runtime runs every node: only a pruned model skips the 16 MB Tile");
+
+            request.SelectOutputs(TwoOutputs.Outputs.All);
+            Assert.Equal(16f, request.Infer(X).Large[15]);
+            Assert.False(request.Untyped.RunsPrunedModel);
+
+            using TwoOutputs unpruned = TwoOutputs.Load(new ModelOptions { PruneUnselectedOutputs = false });
+            using TwoOutputs.Request plain = unpruned.CreateRequest();
+            plain.SelectOutputs(TwoOutputs.Outputs.Small);
+            Assert.Equal(136f, plain.Infer(X).Small[0]);
+            Assert.False(plain.Untyped.RunsPrunedModel);
+        }
+
+        [Fact]
         public void Switching_output_selection_keeps_every_output_correct()
         {
             using TwoOutputs model = TwoOutputs.Load();
