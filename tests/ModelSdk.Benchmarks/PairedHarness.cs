@@ -9,7 +9,7 @@ namespace ModelSdk.Benchmarks
     /// batch of calls, back to back, timed with the thread's CPU clock (<see cref="ThreadCpuClock"/>), and
     /// the per-round ratio to the first method is kept. A burst of load hits all methods of a round alike,
     /// so the median of the paired ratios is stable where whole-run means are not.
-    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|big|dynamic|chain|two
+    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two
     /// </summary>
     internal static class PairedHarness
     {
