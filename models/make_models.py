@@ -543,6 +543,35 @@ def make_compute_bound():
     write_test_set("compute_bound", 0, [("x", x)], [("y", h.sum(axis=1).astype(np.float32))])
 
 
+# --------------------------------------------------------------------------- 13. float8_casts
+
+# ONNX 1.12 predates the float8 types (ONNX 1.14, opset 19), so the numbers are spelled out here.
+FLOAT8_TYPES = [("e4m3fn", 17), ("e4m3fnuz", 18), ("e5m2", 19), ("e5m2fnuz", 20)]
+
+
+def make_float8_casts():
+    """Cast float -> each float8 type, and each float8 type -> float, through ONNX Runtime's kernels.
+
+    No expected data: the C# test compares ONNX Runtime's casts with ModelSdk's managed conversions
+    over every one of the 256 bit patterns and over a set of floats chosen around each rounding edge.
+    onnx 1.12's checker does not know opset 19 or these types, so this model is not checked.
+    """
+    nodes, inputs, outputs = [], [vi("x", TensorProto.FLOAT, ["n"], "Floats to cast to each float8 type.")], []
+    for name, etype in FLOAT8_TYPES:
+        nodes.append(helper.make_node("Cast", ["x"], [name + "_from_x"], name="to_" + name, to=etype))
+        nodes.append(helper.make_node("Cast", [name + "_in"], [name + "_as_float"], name="from_" + name,
+                                      to=TensorProto.FLOAT))
+        inputs.append(vi(name + "_in", etype, ["m"], "float8%s values to cast to float." % name))
+        outputs.append(vi(name + "_from_x", etype, ["n"], "Cast(x, to=float8%s), saturating." % name))
+        outputs.append(vi(name + "_as_float", TensorProto.FLOAT, ["m"], "Cast(%s_in, to=float)." % name))
+    graph = helper.make_graph(nodes, "float8_casts", inputs, outputs,
+                              doc_string="Casts between float and the four float8 types.")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9,
+                              producer_name=PRODUCER, producer_version=PRODUCER_VERSION,
+                              doc_string="float8 element types (opset 19) in and out.")
+    save_model(model, "float8_casts")
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -558,6 +587,7 @@ def main():
     make_big_input()
     make_two_outputs()
     make_compute_bound()
+    make_float8_casts()
     print("wrote models to %s (digits accuracy %s)" % (HERE, accuracy))
 
 

@@ -97,6 +97,20 @@ namespace ModelSdk.Generators.Tests
         }
 
         [Fact]
+        public void Unsupported_element_types_are_warnings_per_member_and_the_class_is_still_generated()
+        {
+            string path = GeneratorHarness.Model("float8_casts");
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(path) });
+            Assert.Null(run.Results.Single().Exception);
+            Diagnostic[] warnings = diagnostics.Where(d => d.Id.StartsWith("MSDK")).ToArray();
+            Assert.Equal(8, warnings.Length); // 4 float8 inputs and 4 float8 outputs; the float ones are fine
+            Assert.All(warnings, d => Assert.Equal("MSDK0003", d.Id));
+            Assert.All(warnings, d => Assert.Equal(path, d.Location.GetLineSpan().Path));
+            Assert.Contains(warnings, d => d.GetMessage().Contains("'e4m3fn_in'") && d.GetMessage().Contains("float8e4m3fn"));
+            Assert.Single(run.Results.Single().GeneratedSources);
+        }
+
+        [Fact]
         public void Two_models_mapping_to_one_class()
         {
             string copy = Write("digits.onnx", File.ReadAllBytes(GeneratorHarness.Model("tiny")));
