@@ -184,11 +184,7 @@ namespace ModelSdk
                 }
             }
 
-            foreach (InputSlot slot in _inputs)
-            {
-                slot.EndStaging(); // the caller's memory is no longer read: unpin it
-            }
-
+            ReleaseInputs();
             if (_callback != null)
             {
                 _error = error;
@@ -222,9 +218,7 @@ namespace ModelSdk
                 _runTask = null;
                 target = _completionTarget;
                 _completionTarget = null;
-                _symbols.AsSpan().Fill(-1);
-                _symbolsGiven = false;
-                Volatile.Write(ref _busy, 0);
+                BecomeIdle();
                 _done.Set();
             }
 

@@ -29,11 +29,22 @@ namespace ModelSdk
 
         private void EndRun()
         {
+            ReleaseInputs();
+            BecomeIdle();
+        }
+
+        /// <summary>Ends this run's hold on its inputs: the caller's memory is no longer read, so it is unpinned.</summary>
+        private void ReleaseInputs()
+        {
             foreach (InputSlot slot in _inputs)
             {
                 slot.EndStaging();
             }
+        }
 
+        /// <summary>Forgets the run's symbol values and frees the request for the next run (the busy flag).</summary>
+        private void BecomeIdle()
+        {
             if (_symbols.Length != 0)
             {
                 _symbols.AsSpan().Fill(-1); // given and inferred values hold for one run only

@@ -686,7 +686,7 @@ namespace ModelSdk
         /// For a result of <c>RunAsync</c>: takes the lease that lends this request to it. The result keeps it
         /// (so the request stays lent while the result is reachable) and passes it to <see cref="ReleaseLease"/>.
         /// </summary>
-        public object? TakeLease()
+        internal object? TakeLease()
         {
             CompiledModel.Lease? lease = PendingLease;
             PendingLease = null;
@@ -694,7 +694,7 @@ namespace ModelSdk
         }
 
         /// <summary>Gives a lent request back to its model: called by a <c>RunAsync</c> result's Dispose with the lease it kept.</summary>
-        public void ReleaseLease(object? lease) => _model.ReturnRequest(this, lease as CompiledModel.Lease, fromFinalizer: false);
+        internal void ReleaseLease(object? lease) => _model.ReturnRequest(this, lease as CompiledModel.Lease, fromFinalizer: false);
 
         private void ThrowIfDisposed()
         {

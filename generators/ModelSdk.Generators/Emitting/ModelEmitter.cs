@@ -294,6 +294,10 @@ namespace ModelSdk.Generators.Emitting
             return string.Join(", ", parameters);
         }
 
+        /// <summary>The argument list that passes on what <see cref="Parameters"/> declares (typed inputs, then symbolic dims).</summary>
+        private static string Arguments(ModelPlan plan) =>
+            string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName)));
+
         private static string[] OutputsParameter(ModelPlan plan) =>
             plan.HasOutputSelection ? new[] { "Outputs outputs = Outputs.All" } : new string[0];
 
@@ -514,7 +518,7 @@ namespace ModelSdk.Generators.Emitting
             // it on purpose, since SetInputs must run, and calls it as base (unqualified, the call would recurse).
             bool hidesBase = Parameters(plan, "InputMemory").Length == 0;
             w.Open("public " + (hidesBase ? "new " : string.Empty) + "global::System.Threading.Tasks.Task StartAsync(" + Parameters(plan, "InputMemory", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
-            w.Line("SetInputs(" + string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName))) + ");");
+            w.Line("SetInputs(" + Arguments(plan) + ");");
             w.Line((hidesBase ? "return base." : "return ") + "StartAsync(cancellationToken);");
             w.Close();
 
@@ -562,7 +566,7 @@ namespace ModelSdk.Generators.Emitting
                 "object? userdata = null", "global::System.Threading.CancellationToken cancellationToken = default") + ")");
             w.Line("Request job = await AcquireAsync(cancellationToken).ConfigureAwait(false);");
             w.Open("try");
-            w.Line("job.SetInputs(" + string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName))) + ");");
+            w.Line("job.SetInputs(" + Arguments(plan) + ");");
             w.Close();
             w.Open("catch");
             w.Line("Release(job);");
@@ -579,16 +583,9 @@ namespace ModelSdk.Generators.Emitting
         {
             w.Line("/// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>");
             w.Open("public readonly struct Result : global::System.IDisposable");
-            w.Line("private readonly " + Rt + "InferRequest _request;");
-            w.Line("private readonly long _version;");
-            w.Line("private readonly object? _lease;");
+            w.Line("private readonly " + Rt + "RunResult _run;");
             w.Line();
-            w.Line("internal Result(" + Rt + "InferRequest request)");
-            w.Line("{");
-            w.Line("    _request = request;");
-            w.Line("    _version = request.Version;");
-            w.Line("    _lease = request.TakeLease();");
-            w.Line("}");
+            w.Line("internal Result(" + Rt + "InferRequest request) => _run = new " + Rt + "RunResult(request);");
             foreach (OutputPlan output in plan.Outputs)
             {
                 w.Line();
@@ -612,12 +609,12 @@ namespace ModelSdk.Generators.Emitting
                 lines.Add("<para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>");
                 w.Doc("summary", lines);
                 w.Line("public " + Rt + "OutputTensor<" + output.CSharpType + "> " + output.PropertyName +
-                       " => _request.GetOutput<" + output.CSharpType + ">(" + index + ", _version);");
+                       " => _run.GetOutput<" + output.CSharpType + ">(" + index + ");");
             }
 
             w.Line();
             w.Line("/// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>");
-            w.Line("public void Dispose() => _request?.ReleaseLease(_lease);");
+            w.Line("public void Dispose() => _run.Dispose();");
             w.Close();
         }
 

@@ -928,16 +928,9 @@ namespace Golden.Models
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
         public readonly struct Result : global::System.IDisposable
         {
-            private readonly global::ModelSdk.InferRequest _request;
-            private readonly long _version;
-            private readonly object? _lease;
+            private readonly global::ModelSdk.RunResult _run;
 
-            internal Result(global::ModelSdk.InferRequest request)
-            {
-                _request = request;
-                _version = request.Version;
-                _lease = request.TakeLease();
-            }
+            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
 
             /// <summary>
             /// Output <c>f32_out</c> float [2, 3].
@@ -946,7 +939,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> F32Out => _request.GetOutput<float>(0, _version);
+            public global::ModelSdk.OutputTensor<float> F32Out => _run.GetOutput<float>(0);
 
             /// <summary>
             /// Output <c>f64_out</c> double [2, 3].
@@ -955,7 +948,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<double> F64Out => _request.GetOutput<double>(1, _version);
+            public global::ModelSdk.OutputTensor<double> F64Out => _run.GetOutput<double>(1);
 
             /// <summary>
             /// Output <c>i32_out</c> int32 [4].
@@ -964,7 +957,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<int> I32Out => _request.GetOutput<int>(2, _version);
+            public global::ModelSdk.OutputTensor<int> I32Out => _run.GetOutput<int>(2);
 
             /// <summary>
             /// Output <c>i64_out</c> int64 [4].
@@ -973,7 +966,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<long> I64Out => _request.GetOutput<long>(3, _version);
+            public global::ModelSdk.OutputTensor<long> I64Out => _run.GetOutput<long>(3);
 
             /// <summary>
             /// Output <c>bool_out</c> bool [3].
@@ -982,7 +975,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<bool> BoolOut => _request.GetOutput<bool>(4, _version);
+            public global::ModelSdk.OutputTensor<bool> BoolOut => _run.GetOutput<bool>(4);
 
             /// <summary>
             /// Output <c>u8_out</c> uint8 [5].
@@ -991,7 +984,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<byte> U8Out => _request.GetOutput<byte>(5, _version);
+            public global::ModelSdk.OutputTensor<byte> U8Out => _run.GetOutput<byte>(5);
 
             /// <summary>
             /// Output <c>i8_out</c> int8 [5].
@@ -1000,7 +993,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<sbyte> I8Out => _request.GetOutput<sbyte>(6, _version);
+            public global::ModelSdk.OutputTensor<sbyte> I8Out => _run.GetOutput<sbyte>(6);
 
             /// <summary>
             /// Output <c>i16_out</c> int16 [3].
@@ -1009,7 +1002,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<short> I16Out => _request.GetOutput<short>(7, _version);
+            public global::ModelSdk.OutputTensor<short> I16Out => _run.GetOutput<short>(7);
 
             /// <summary>
             /// Output <c>u16_out</c> uint16 [3].
@@ -1018,7 +1011,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<ushort> U16Out => _request.GetOutput<ushort>(8, _version);
+            public global::ModelSdk.OutputTensor<ushort> U16Out => _run.GetOutput<ushort>(8);
 
             /// <summary>
             /// Output <c>u32_out</c> uint32 [3].
@@ -1027,7 +1020,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<uint> U32Out => _request.GetOutput<uint>(9, _version);
+            public global::ModelSdk.OutputTensor<uint> U32Out => _run.GetOutput<uint>(9);
 
             /// <summary>
             /// Output <c>u64_out</c> uint64 [3].
@@ -1036,7 +1029,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<ulong> U64Out => _request.GetOutput<ulong>(10, _version);
+            public global::ModelSdk.OutputTensor<ulong> U64Out => _run.GetOutput<ulong>(10);
 
             /// <summary>
             /// Output <c>f16_out</c> float16 [4].
@@ -1045,7 +1038,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<global::System.Half> F16Out => _request.GetOutput<global::System.Half>(11, _version);
+            public global::ModelSdk.OutputTensor<global::System.Half> F16Out => _run.GetOutput<global::System.Half>(11);
 
             /// <summary>
             /// Output <c>bf16_out</c> bfloat16 [4].
@@ -1054,7 +1047,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<global::Microsoft.ML.OnnxRuntime.BFloat16> Bf16Out => _request.GetOutput<global::Microsoft.ML.OnnxRuntime.BFloat16>(12, _version);
+            public global::ModelSdk.OutputTensor<global::Microsoft.ML.OnnxRuntime.BFloat16> Bf16Out => _run.GetOutput<global::Microsoft.ML.OnnxRuntime.BFloat16>(12);
 
             /// <summary>
             /// Output <c>str_out</c> string [2].
@@ -1063,10 +1056,10 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<string> StrOut => _request.GetOutput<string>(13, _version);
+            public global::ModelSdk.OutputTensor<string> StrOut => _run.GetOutput<string>(13);
 
             /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _request?.ReleaseLease(_lease);
+            public void Dispose() => _run.Dispose();
         }
     }
 }

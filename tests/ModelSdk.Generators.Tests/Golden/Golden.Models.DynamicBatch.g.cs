@@ -268,16 +268,9 @@ namespace Golden.Models
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
         public readonly struct Result : global::System.IDisposable
         {
-            private readonly global::ModelSdk.InferRequest _request;
-            private readonly long _version;
-            private readonly object? _lease;
+            private readonly global::ModelSdk.RunResult _run;
 
-            internal Result(global::ModelSdk.InferRequest request)
-            {
-                _request = request;
-                _version = request.Version;
-                _lease = request.TakeLease();
-            }
+            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
 
             /// <summary>
             /// Output <c>scores</c> float [batch, 4].
@@ -286,7 +279,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Scores => _request.GetOutput<float>(0, _version);
+            public global::ModelSdk.OutputTensor<float> Scores => _run.GetOutput<float>(0);
 
             /// <summary>
             /// Output <c>best</c> int64 [batch].
@@ -295,10 +288,10 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<long> Best => _request.GetOutput<long>(1, _version);
+            public global::ModelSdk.OutputTensor<long> Best => _run.GetOutput<long>(1);
 
             /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _request?.ReleaseLease(_lease);
+            public void Dispose() => _run.Dispose();
         }
     }
 }

@@ -658,16 +658,9 @@ namespace Golden.Models
         /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
         public readonly struct Result : global::System.IDisposable
         {
-            private readonly global::ModelSdk.InferRequest _request;
-            private readonly long _version;
-            private readonly object? _lease;
+            private readonly global::ModelSdk.RunResult _run;
 
-            internal Result(global::ModelSdk.InferRequest request)
-            {
-                _request = request;
-                _version = request.Version;
-                _lease = request.TakeLease();
-            }
+            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
 
             /// <summary>
             /// Output <c>out put</c> float [1].
@@ -678,7 +671,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> OutPut => _request.GetOutput<float>(0, _version);
+            public global::ModelSdk.OutputTensor<float> OutPut => _run.GetOutput<float>(0);
 
             /// <summary>
             /// Output <c>int</c> float [1].
@@ -692,13 +685,13 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Int => _request.GetOutput<float>(1, _version);
+            public global::ModelSdk.OutputTensor<float> Int => _run.GetOutput<float>(1);
 
             /// <summary>
             /// Output <c>Result</c> float [1].
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Result2 => _request.GetOutput<float>(2, _version);
+            public global::ModelSdk.OutputTensor<float> Result2 => _run.GetOutput<float>(2);
 
             /// <summary>
             /// Output <c>out-put</c> float [1].
@@ -707,7 +700,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> OutPut2 => _request.GetOutput<float>(3, _version);
+            public global::ModelSdk.OutputTensor<float> OutPut2 => _run.GetOutput<float>(3);
 
             /// <summary>
             /// Output <c>ToString</c> float [1].
@@ -716,7 +709,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> ToString2 => _request.GetOutput<float>(4, _version);
+            public global::ModelSdk.OutputTensor<float> ToString2 => _run.GetOutput<float>(4);
 
             /// <summary>
             /// Output <c>1st</c> float [1].
@@ -725,7 +718,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> _1st => _request.GetOutput<float>(5, _version);
+            public global::ModelSdk.OutputTensor<float> _1st => _run.GetOutput<float>(5);
 
             /// <summary>
             /// Output <c>Equals</c> float [1].
@@ -736,16 +729,16 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Equals2 => _request.GetOutput<float>(6, _version);
+            public global::ModelSdk.OutputTensor<float> Equals2 => _run.GetOutput<float>(6);
 
             /// <summary>
             /// Output <c>__</c> float [1].
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Output7 => _request.GetOutput<float>(7, _version);
+            public global::ModelSdk.OutputTensor<float> Output7 => _run.GetOutput<float>(7);
 
             /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _request?.ReleaseLease(_lease);
+            public void Dispose() => _run.Dispose();
         }
     }
 }
