@@ -93,8 +93,8 @@ DIGIT_DATASET = "scikit-learn digits (UCI ML hand-written digits)"
 PIXEL_SCALE = np.float32(1.0 / 16.0)  # exact power of two, so graph == numpy
 
 
-def train_digits():
-    """Trains the real MLP; returns float32 weights and the held-out split."""
+def train_digits(seed=0):
+    """Trains the real MLP (initial weights from `seed`); returns float32 weights and the held-out split."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
@@ -104,7 +104,7 @@ def train_digits():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0, stratify=y)
     clf = MLPClassifier(hidden_layer_sizes=(32,), activation="relu",
-                        max_iter=2000, random_state=0)
+                        max_iter=2000, random_state=seed)
     clf.fit(X_train / 16.0, y_train)
     weights = {
         "W1": clf.coefs_[0].astype(np.float32),       # [64, 32]
@@ -158,6 +158,19 @@ PROBS_OUT = ("probabilities", "Softmax class probabilities for digits 0..9.")
 FEATURES_DOC = "32 ReLU hidden activations of the digits MLP."
 
 
+def digits_graph(w, doc):
+    """The full classifier's graph (pixels -> label, probabilities) with weights `w`."""
+    enc_nodes, enc_inits = encoder_nodes(w)
+    h_nodes, h_inits = head_nodes(w)
+    return helper.make_graph(
+        enc_nodes + h_nodes, "digits",
+        [vi(PIXELS_IN[0], TensorProto.FLOAT, [1, 64], PIXELS_IN[1])],
+        [vi(LABEL_OUT[0], TensorProto.INT64, [1], LABEL_OUT[1]),
+         vi(PROBS_OUT[0], TensorProto.FLOAT, [1, 10], PROBS_OUT[1])],
+        initializer=enc_inits + h_inits,
+        doc_string=doc)
+
+
 def make_digits():
     w, X_test, y_test, n_iter = train_digits()
 
@@ -173,15 +186,7 @@ def make_digits():
     label, probs = digits_head(w, features)
 
     # Full classifier.
-    enc_nodes, enc_inits = encoder_nodes(w)
-    h_nodes, h_inits = head_nodes(w)
-    graph = helper.make_graph(
-        enc_nodes + h_nodes, "digits",
-        [vi(PIXELS_IN[0], TensorProto.FLOAT, [1, 64], PIXELS_IN[1])],
-        [vi(LABEL_OUT[0], TensorProto.INT64, [1], LABEL_OUT[1]),
-         vi(PROBS_OUT[0], TensorProto.FLOAT, [1, 10], PROBS_OUT[1])],
-        initializer=enc_inits + h_inits,
-        doc_string="Scale 1/16 -> Dense(64->32) -> ReLU -> Dense(32->10) -> Softmax; ArgMax -> label.")
+    graph = digits_graph(w, "Scale 1/16 -> Dense(64->32) -> ReLU -> Dense(32->10) -> Softmax; ArgMax -> label.")
     model = make_model(graph, "Hand-written digit classifier: a scikit-learn MLPClassifier "
                        "(32 ReLU hidden units) trained on the UCI digits data set.",
                        metadata=metadata)
@@ -572,6 +577,68 @@ def make_float8_casts():
     save_model(model, "float8_casts")
 
 
+# --------------------------------------------------------------------------- 14. lifetime models
+
+def make_passthrough():
+    """A graph input that is also a graph output: ONNX Runtime hands back the input itself."""
+    one = tensor(np.ones((1, 4), dtype=np.float32), "one")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["y"], name="add_one")],
+        "passthrough",
+        [vi("x", TensorProto.FLOAT, [1, 4], "Four values.")],
+        [vi("x", TensorProto.FLOAT, [1, 4], "The input itself, passed through."),
+         vi("y", TensorProto.FLOAT, [1, 4], "x + 1.")],
+        initializer=[one])
+    save_model(make_model(graph, "Outputs its own input (pass-through) next to x + 1."), "passthrough")
+    x = np.array([[1, 2, 3, 4]], dtype=np.float32)
+    write_test_set("passthrough", 0, [("x", x)], [("x", x), ("y", x + 1)])
+
+
+def make_duplicate_output():
+    """The same value listed twice among the graph outputs."""
+    one = tensor(np.ones((1, 4), dtype=np.float32), "one")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["y"], name="add_one")],
+        "duplicate_output",
+        [vi("x", TensorProto.FLOAT, [1, 4], "Four values.")],
+        [vi("y", TensorProto.FLOAT, [1, 4], "x + 1."), vi("y", TensorProto.FLOAT, [1, 4], "x + 1 again.")],
+        initializer=[one])
+    save_model(make_model(graph, "Declares the output y twice."), "duplicate_output")
+    x = np.array([[1, 2, 3, 4]], dtype=np.float32)
+    write_test_set("duplicate_output", 0, [("x", x)], [("y", x + 1), ("y", x + 1)])
+
+
+def make_two_outputs_variant():
+    """two_outputs' signature with other answers (small = max, large doubled): a different model to swap in on disk."""
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMax", ["x"], ["small"], name="max_all", keepdims=1),
+         helper.make_node("Tile", ["x", "repeats"], ["tiled"], name="tile"),
+         helper.make_node("Mul", ["tiled", "two"], ["large"], name="double")],
+        "two_outputs",
+        [vi("x", TensorProto.FLOAT, [1, 16], "16 values.")],
+        [vi("small", TensorProto.FLOAT, [1, 1], "Max of all x."),
+         vi("large", TensorProto.FLOAT, [1024, 4096], "2x tiled [1024, 256] times (16 MB).")],
+        initializer=[tensor(np.array([1024, 256], dtype=np.int64), "repeats"), tensor(np.float32(2), "two")],
+        doc_string="small = ReduceMax(x); large = 2 * Tile(x, [1024, 256]).")
+    save_model(make_model(graph, "two_outputs' signature, other answers: a model file replaced while loaded."),
+               "two_outputs_variant")
+
+
+def make_digits_v2():
+    """digits retrained from other initial weights: the same signature, other probabilities (a model to swap in)."""
+    w, X_test, y_test, n_iter = train_digits(seed=1)
+    labels, _ = digits_head(w, digits_encode(w, X_test))
+    accuracy = "%.4f" % float(np.mean(labels == y_test))
+    graph = digits_graph(w, "digits' graph with weights trained from another seed.")
+    model = make_model(graph, "digits retrained from other initial weights (a second version of the same model).",
+                       metadata=[("labels", DIGIT_LABELS), ("dataset", DIGIT_DATASET), ("accuracy", accuracy)])
+    save_model(model, "digits_v2")
+    sample = X_test[:1].astype(np.float32)
+    label, probs = digits_head(w, digits_encode(w, sample))
+    write_test_set("digits_v2", 0, [("pixels", sample)], [("label", label), ("probabilities", probs)])
+    print("digits_v2: held-out accuracy %s" % accuracy)
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -588,6 +655,10 @@ def main():
     make_two_outputs()
     make_compute_bound()
     make_float8_casts()
+    make_passthrough()
+    make_duplicate_output()
+    make_two_outputs_variant()
+    make_digits_v2()
     print("wrote models to %s (digits accuracy %s)" % (HERE, accuracy))
 
 

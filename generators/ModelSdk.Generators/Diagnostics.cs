@@ -12,6 +12,7 @@ namespace ModelSdk.Generators
         public const string DuplicateClassName = "MSDK0004";
         public const string InvalidClassName = "MSDK0005";
         public const string InvalidNamespace = "MSDK0006";
+        public const string ViewEscapesToDelegate = "MSDK0007";
     }
 
     /// <summary>The diagnostics the generator reports; ids are listed in AnalyzerReleases.Shipped.md.</summary>
@@ -67,6 +68,20 @@ namespace ModelSdk.Generators
             Category,
             DiagnosticSeverity.Error,
             isEnabledByDefault: true);
+
+        /// <summary>Reported by <see cref="Analyzers.SynchronousViewAnalyzer"/>, not by the generator.</summary>
+        public static readonly DiagnosticDescriptor ViewEscapesToDelegate = new DiagnosticDescriptor(
+            DiagnosticIds.ViewEscapesToDelegate,
+            "A view of a synchronous run escapes into a generic delegate",
+            "'{0}' is a view of a synchronous run, valid only until the next Run on this thread: it can't be returned from or passed to a delegate ('{1}' here), which frameworks (ASP.NET Core minimal APIs, serializers) call or read later. Copy what you need (ToArray(), ToOwned()) or use RunAsync, whose result you own.",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "The result of a synchronous Run and its output views are ref structs over buffers that the next Run on the same thread reuses. "
+                + "Since .NET 9, Func<> and Action<> allow ref struct type arguments, so a lambda, anonymous method or method group that returns or takes such a view "
+                + "converts to a generic delegate and compiles, for example a minimal API handler whose natural type Func<..., OutputSpan<float>> is passed as System.Delegate. "
+                + "Whoever receives the delegate calls it later or reflects over its signature: ASP.NET Core rejects the return type at startup, failing every endpoint of the app. "
+                + "Return a copy (ToArray(), ToOwned()) or use RunAsync, whose result the caller owns. A non-generic delegate type you declare yourself may still return or take a view.");
 
         public static DiagnosticDescriptor ById(string id) => id switch
         {

@@ -89,13 +89,13 @@ async Task<double> Overlapped()
     Preprocess(raw[0], next);
     for (int i = 0; i < Frames; i++)
     {
-        ValueTask<ComputeBound.Result> running = model.RunAsync(next);   // copies the input; the caller's thread is free
+        ValueTask<ComputeBound.OwnedResult> running = model.RunAsync(next);   // copies the input; the caller's thread is free
         if (i + 1 < Frames)
         {
             Preprocess(raw[i + 1], next);                                 // ... and prepares the next frame meanwhile
         }
 
-        using ComputeBound.Result result = await running;
+        using ComputeBound.OwnedResult result = await running;
         checksum += result.Y[0];
     }
 

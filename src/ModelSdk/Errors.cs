@@ -65,12 +65,17 @@ namespace ModelSdk
                 $"elements but was given {OnnxElementTypes.OnnxName(given)}.",
                 ParameterName(signature, index));
 
-        internal static InvalidOperationException StaleOutput(ModelSignature signature, int index, bool disposed) =>
+        internal static InvalidOperationException StaleOutput(ModelSignature signature, int index, StaleReason reason) =>
             new InvalidOperationException(
-                $"Output '{signature.Outputs[index].Name}' of model '{signature.ModelName}' was read after " +
-                (disposed ? "its request was disposed" : "its request ran again") +
-                ", so its buffer no longer holds this result. Copy outputs you want to keep (ToArray() or CopyTo()) before the next run, " +
-                "or run on a request of your own (model.CreateRequest()).");
+                $"Output '{signature.Outputs[index].Name}' of model '{signature.ModelName}' was read after " + reason switch
+                {
+                    StaleReason.ResultDisposed => "its result was disposed",
+                    StaleReason.RequestDisposed => "its request was disposed",
+                    StaleReason.ModelDisposed => "the model was disposed",
+                    _ => "its request ran again",
+                } +
+                ", so it no longer holds this result. Copy outputs you keep (ToArray() or CopyTo()) before the next run, " +
+                "keep a synchronous result with ToOwned(), or use RunAsync, whose result you own until you dispose it.");
 
         internal static InvalidOperationException NotSelected(ModelSignature signature, int index) =>
             new InvalidOperationException(

@@ -166,7 +166,7 @@ namespace ModelSdk.Benchmarks
         [Benchmark]
         public async Task<float> ModelSdk_RunAsync()
         {
-            using Tiny.Result result = await _model.RunAsync(_x);
+            using Tiny.OwnedResult result = await _model.RunAsync(_x);
             return result.Y[0];
         }
 

@@ -9,7 +9,7 @@ namespace ModelSdk.Benchmarks
     /// batch of calls, back to back, timed with the thread's CPU clock (<see cref="ThreadCpuClock"/>), and
     /// the per-round ratio to the first method is kept. A burst of load hits all methods of a round alike,
     /// so the median of the paired ratios is stable where whole-run means are not.
-    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two
+    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic
     /// </summary>
     internal static class PairedHarness
     {
@@ -69,8 +69,22 @@ namespace ModelSdk.Benchmarks
                     break;
                 }
 
+                case "dynamic":
+                {
+                    var dyn = new DynamicBatchBenchmarks();
+                    dyn.Setup();
+                    methods = new (string, Func<double>)[]
+                    {
+                        ("Raw ORT: IoBinding bound once per shape (floor)", () => dyn.Ort_IoBinding_BoundOncePerShape()),
+                        ("ModelSdk Run, batch 1 then 8", () => dyn.ModelSdk_Run_Batch1Then8()),
+                        ("Raw ORT: Run with OrtValues made once", () => dyn.Ort_Run_PreallocatedOrtValues()),
+                    };
+                    cleanup = dyn.Cleanup;
+                    break;
+                }
+
                 default:
-                    throw new ArgumentException($"unknown scenario '{scenario}' (tiny, mlp, chain, two)");
+                    throw new ArgumentException($"unknown scenario '{scenario}' (tiny, mlp, chain, two, dynamic)");
             }
 
             try

@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- --filter '*'
 // Queue throughput in paired rounds (issue 4), and any scenario's ratios in paired rounds:
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- throughput
-//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two
+//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic
 // Times are the benchmark thread's CPU time (see BenchmarkJob); MODELSDK_BENCH_WALLCLOCK=1 measures wall time.
 // Reports land in BenchmarkDotNet.Artifacts/results/ (git-ignored); the ones quoted in the README are
 // kept in tests/ModelSdk.Benchmarks/results/.

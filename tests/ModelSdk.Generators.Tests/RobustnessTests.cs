@@ -243,7 +243,7 @@ namespace ModelSdk.Generators.Tests
             // Only the types ModelSdk generates: nothing named Injected, no extra declarations.
             string[] types = root.DescendantNodes().OfType<BaseTypeDeclarationSyntax>().Select(t => t.Identifier.ValueText).ToArray();
             Assert.DoesNotContain("Injected", types);
-            Assert.Equal(new[] { "HostileNames", "Inputs", "Outputs", "Request", "Queue", "Result" },
+            Assert.Equal(new[] { "HostileNames", "Inputs", "Outputs", "Request", "Queue", "Result", "OwnedResult" },
                 root.DescendantNodes().OfType<BaseTypeDeclarationSyntax>().Where(t => t.Parent is ClassDeclarationSyntax { Identifier.ValueText: "HostileNames" } || t.Parent is BaseNamespaceDeclarationSyntax)
                     .Select(t => t.Identifier.ValueText).Distinct().OrderBy(n => n == "HostileNames" ? 0 : 1).ToArray());
 

@@ -24,7 +24,7 @@ namespace ModelSdk.Tests
             // Without a context to return to (e.g. a service), the continuation runs on the .NET thread pool.
             (bool onPool, long[] label) = await Task.Run(async () =>
             {
-                using Digits.Result result = await model.RunAsync(pixels);
+                using Digits.OwnedResult result = await model.RunAsync(pixels);
                 return (Thread.CurrentThread.IsThreadPoolThread, result.Label.ToArray());
             });
             Assert.True(onPool);
@@ -43,8 +43,8 @@ namespace ModelSdk.Tests
 
             static async Task<float> NestedAsync(Tiny model)
             {
-                using Tiny.Result first = await model.RunAsync(new float[] { 1, 1, 1, 1 }).ConfigureAwait(false);
-                using Tiny.Result second = model.RunAsync(new float[] { 2, 2, 2, 2 }).AsTask().GetAwaiter().GetResult(); // sync over async, on purpose
+                using Tiny.OwnedResult first = await model.RunAsync(new float[] { 1, 1, 1, 1 }).ConfigureAwait(false);
+                using Tiny.OwnedResult second = model.RunAsync(new float[] { 2, 2, 2, 2 }).AsTask().GetAwaiter().GetResult(); // sync over async, on purpose
                 return second.Y[0];
             }
         }
@@ -55,9 +55,9 @@ namespace ModelSdk.Tests
             using ComputeBound model = ComputeBound.Load(SingleThread);
             float[] x = TestData.Input("compute_bound", 0).As<float>();
             float[] expected = TestData.Output("compute_bound", 0).As<float>();
-            ValueTask<ComputeBound.Result> pending = model.RunAsync(x);
+            ValueTask<ComputeBound.OwnedResult> pending = model.RunAsync(x);
             Array.Clear(x); // the run already has its copy
-            using ComputeBound.Result result = await pending;
+            using ComputeBound.OwnedResult result = await pending;
             Assert.Equal(expected[0], result.Y[0], 3);
             Assert.Equal(expected[255], result.Y[255], 3);
         }
@@ -67,7 +67,7 @@ namespace ModelSdk.Tests
         {
             using AllTypes model = AllTypes.Load();
             ModelSdk.TestSupport.TestTensor In(int i) => TestData.Input("types", i);
-            using AllTypes.Result r = await model.RunAsync(
+            using AllTypes.OwnedResult r = await model.RunAsync(
                 In(0).As<float>(), In(1).As<double>(), In(2).As<int>(), In(3).As<long>(), In(4).As<bool>(),
                 In(5).As<byte>(), In(6).As<sbyte>(), In(7).As<short>(), In(8).As<ushort>(), In(9).As<uint>(),
                 In(10).As<ulong>(), In(11).As<Half>(), In(12).As<Microsoft.ML.OnnxRuntime.BFloat16>(), In(13).Strings!);
@@ -82,7 +82,7 @@ namespace ModelSdk.Tests
             using DynamicBatch model = DynamicBatch.Load();
             Task<long[]>[] runs = Enumerable.Range(1, 16).Select(async batch =>
             {
-                using DynamicBatch.Result r = await model.RunAsync(Features(batch), batch);
+                using DynamicBatch.OwnedResult r = await model.RunAsync(Features(batch), batch);
                 await Task.Yield();
                 return r.Scores.Shape.ToArray();
             }).ToArray();
@@ -107,11 +107,11 @@ namespace ModelSdk.Tests
             for (int i = 0; i < 5 && cancelled == 0; i++)
             {
                 using var during = new CancellationTokenSource();
-                ValueTask<ComputeBound.Result> run = model.RunAsync(x, cancellationToken: during.Token);
+                ValueTask<ComputeBound.OwnedResult> run = model.RunAsync(x, cancellationToken: during.Token);
                 during.Cancel();
                 try
                 {
-                    using ComputeBound.Result r = await run;
+                    using ComputeBound.OwnedResult r = await run;
                 }
                 catch (OperationCanceledException ex)
                 {
@@ -121,7 +121,7 @@ namespace ModelSdk.Tests
             }
 
             Assert.True(cancelled > 0, "a run cancelled while it runs ends as cancelled");
-            using ComputeBound.Result after = await model.RunAsync(x);
+            using ComputeBound.OwnedResult after = await model.RunAsync(x);
             Assert.Equal(TestData.Output("compute_bound", 0).As<float>()[7], after.Y[7], 3);
         }
 
@@ -135,15 +135,16 @@ namespace ModelSdk.Tests
             using var gate = new ManualResetEventSlim();
             request.SetCallback(r =>
             {
-                gate.Wait(); // holds the run open until the test has checked that the request is busy
+                gate.Wait(); // holds the run's completion open: waiters are released only after the callback
                 Interlocked.Increment(ref callbacks);
             });
 
             Task run = request.StartAsync(x);
             var busy = Assert.Throws<InvalidOperationException>(() => { _ = request.StartAsync(x); });
             Assert.Contains("REQUEST_BUSY", busy.Message);
-            Assert.False(request.Wait(TimeSpan.FromMilliseconds(20)), "Wait(timeout) says done only when the run is done");
-            Assert.True(request.IsRunning);
+            Assert.False(request.Wait(TimeSpan.FromMilliseconds(20)), "Wait(timeout) says done only when the run and its callback are done");
+            Assert.True(SpinWait.SpinUntil(() => request.State == RequestState.Completed, TimeSpan.FromSeconds(10)), "the inference ends before its callback runs");
+            Assert.False(request.IsRunning);
             gate.Set();
             request.Wait();
             Assert.True(request.Wait(TimeSpan.Zero));
@@ -160,31 +161,22 @@ namespace ModelSdk.Tests
         }
 
         [Fact]
-        public async Task A_RunAsync_result_dropped_without_Dispose_gives_its_request_back_when_collected()
+        public async Task A_RunAsync_result_dropped_without_Dispose_holds_no_request()
         {
             using Tiny model = Tiny.Load();
             await RunAndDropAsync(model);
-            int requests = model.RequestCount;
-            Assert.Equal(0, model.IdleLentCount);
+            int requests = model.RequestsHeld;
+            Assert.Equal(1, requests);
+            Assert.Equal(1, model.RestingRequests); // the request went back as soon as the run ended
 
-            // The dropped result becomes unreachable once the completed async method's frame is gone; collect until the lease's finalizer ran.
-            for (int i = 0; i < 100 && model.IdleLentCount == 0; i++)
-            {
-                await Task.Delay(10);
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-
-            Assert.Equal(1, model.IdleLentCount);
-
-            // The next RunAsync reuses that request instead of creating another.
-            using Tiny.Result again = await model.RunAsync(new float[4]);
+            // The next RunAsync reuses that request: the dropped result took only its output buffers.
+            using Tiny.OwnedResult again = await model.RunAsync(new float[4]);
             Assert.Equal(1f, again.Y[0]);
-            Assert.Equal(requests, model.RequestCount);
+            Assert.Equal(requests, model.RequestsHeld);
 
             static async Task RunAndDropAsync(Tiny model)
             {
-                Tiny.Result dropped = await model.RunAsync(new float[] { 1, 2, 3, 4 });
+                Tiny.OwnedResult dropped = await model.RunAsync(new float[] { 1, 2, 3, 4 });
                 Assert.Equal(2f, dropped.Y[0]);
             }
         }
@@ -220,7 +212,7 @@ namespace ModelSdk.Tests
             using DynamicBatch.Queue queue = model.CreateQueue(3);
             int[] batches = Enumerable.Range(1, 40).Select(i => (i * 7 % 9) + 1).ToArray();
             var shapes = new List<long>();
-            await foreach (long rows in queue.RunAllAsync(batches, (request, batch) => request.SetInputs(Features(batch), batch), r => r.Scores.Shape[0]))
+            await foreach (long rows in queue.RunAllAsync(batches, (request, batch) => request.SetInputs(Features(batch), batch), r => r.Result.Scores.Shape[0]))
             {
                 shapes.Add(rows);
             }
@@ -276,8 +268,8 @@ namespace ModelSdk.Tests
 
             static async Task<float> StartAndRead(ComputeBound model)
             {
-                ValueTask<ComputeBound.Result> run = model.RunAsync(TestData.Input("compute_bound", 0).As<float>());
-                using ComputeBound.Result r = await run;
+                ValueTask<ComputeBound.OwnedResult> run = model.RunAsync(TestData.Input("compute_bound", 0).As<float>());
+                using ComputeBound.OwnedResult r = await run;
                 return r.Y[5];
             }
 
@@ -353,7 +345,7 @@ namespace ModelSdk.Tests
 
             static async Task RunAndReadAsync(DynamicBatch model, int batch, CancellationToken token)
             {
-                using DynamicBatch.Result r = await model.RunAsync(Features(batch), batch, cancellationToken: token);
+                using DynamicBatch.OwnedResult r = await model.RunAsync(Features(batch), batch, cancellationToken: token);
                 Assert.Equal(batch, r.Best.Length);
             }
         }

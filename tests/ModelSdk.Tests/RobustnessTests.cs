@@ -36,8 +36,10 @@ namespace ModelSdk.Tests
             Assert.Throws<ArgumentOutOfRangeException>(() => request.Untyped.SelectOutputs(1UL << 5));
             Assert.Throws<ArgumentException>(() => request.Untyped.SelectOutputs("no-such-output"));
             Assert.Throws<ArgumentOutOfRangeException>(() => request.Untyped.SetSymbol(7, 1));
+            Assert.Throws<InvalidOperationException>(() => request.Untyped.GetOutput(0)); // it has not run yet
+            request.Infer(new float[8]);
             Assert.Throws<ArgumentOutOfRangeException>(() => request.Untyped.GetOutput(9));
-            var wrongType = Assert.Throws<InvalidCastException>(() => request.Untyped.GetOutput<int>(0, request.Untyped.Version));
+            var wrongType = Assert.Throws<InvalidCastException>(() => request.Untyped.GetOutput<int>(0));
             Assert.Contains("float", wrongType.Message);
             Assert.Throws<ArgumentNullException>(() => request.SetInputs((float[])null!));
             Assert.Throws<ArgumentOutOfRangeException>(() => DynamicBatch.Load(new ModelOptions { IntraOpNumThreads = -1 }));

@@ -33,7 +33,7 @@ namespace ModelSdk.Generators.Emitting
 
             WriteClassDocs(w, plan);
             w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"ModelSdk.Generators\", \"" + GeneratorVersion + "\")]");
-            w.Open("public sealed partial class " + className + " : " + Rt + "CompiledModel");
+            w.Open("public sealed partial class " + className + " : " + Rt + "CompiledModel, " + Rt + "ICompiledModel<" + className + ">");
 
             WriteSignature(w, plan);
             WriteLoadMethods(w, plan);
@@ -217,6 +217,13 @@ namespace ModelSdk.Generators.Emitting
             w.Line("public static " + className + " Load(byte[] model, " + Rt + "ModelOptions? options = null) =>");
             w.Line("    new " + className + "(" + Rt + "ModelSource.FromBytes(model), options);");
             w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("static " + className + " " + Rt + "ICompiledModel<" + className + ">.Load(" + Rt + "ModelSource source, " + Rt + "ModelOptions? options) =>");
+            w.Line("    new " + className + "(source, options);");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("static string " + Rt + "ICompiledModel<" + className + ">.DefaultModelPath => DefaultModelPath;");
+            w.Line();
         }
 
         private static void WriteInputShapes(CodeWriter w, ModelPlan plan)
@@ -326,39 +333,31 @@ namespace ModelSdk.Generators.Emitting
             }
         }
 
-        /// <summary>Statements that set the symbolic dims and select the outputs on <c>request</c>.</summary>
-        private static void WriteSymbolsAndOutputs(CodeWriter w, ModelPlan plan, bool outputs)
+        /// <summary>The symbolic dims of one run, as the runtime takes them: <c>default</c>, or a stack-allocated list.</summary>
+        private static string SymbolArguments(ModelPlan plan) =>
+            plan.Symbols.Count == 0
+                ? "default"
+                : "stackalloc " + Rt + "SymbolValue[] { " + string.Join(", ", plan.Symbols.Select(s =>
+                    "new " + Rt + "SymbolValue(s_symbol_" + Bare(s.ParameterName) + ", " + s.ParameterName + ")")) + " }";
+
+        /// <summary>The first <see cref="MaxPinnedInputs"/> inputs, pinned and read in place during a synchronous run (after the leading arguments).</summary>
+        private static string PinnedInputArguments(ModelPlan plan) =>
+            string.Concat(plan.Inputs.Take(MaxPinnedInputs).Select(i => ", " + i.ParameterName));
+
+        // As the runtime's InferRequest.MaxPinnedInputs: inputs beyond these are copied into the request before a synchronous run.
+        private const int MaxPinnedInputs = 8;
+
+        /// <summary>Statements that stage the inputs and symbolic dims of an asynchronous run on a typed request.</summary>
+        private static void WriteRequestStaging(CodeWriter w, ModelPlan plan)
         {
-            if (outputs && plan.HasOutputSelection)
+            foreach (InputPlan input in plan.Inputs)
             {
-                w.Line("request.SelectOutputs((ulong)outputs);");
+                w.Line("Untyped.StageInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
             }
 
             foreach (SymbolPlan symbol in plan.Symbols)
             {
-                w.Line("request.SetSymbol(s_symbol_" + Bare(symbol.ParameterName) + ", " + symbol.ParameterName + ");");
-            }
-        }
-
-        /// <summary>Statements that run <c>request</c> synchronously on shared (pinned) inputs.</summary>
-        private static void WriteSyncRun(CodeWriter w, ModelPlan plan)
-        {
-            // Up to MaxPinnedInputs inputs are pinned and shared; any beyond are copied into the request's own buffers.
-            const int MaxPinnedInputs = 8;
-            for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
-            {
-                w.Line("request.CopyInput(" + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].ParameterName + ");");
-            }
-
-            w.Line("request.Run(" + string.Join(", ", plan.Inputs.Take(MaxPinnedInputs).Select(i => i.ParameterName)) + ");");
-        }
-
-        /// <summary>Statements that stage the inputs of an asynchronous run on <c>request</c>.</summary>
-        private static void WriteStaging(CodeWriter w, ModelPlan plan)
-        {
-            foreach (InputPlan input in plan.Inputs)
-            {
-                w.Line("request.StageInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+                w.Line("Untyped.SetSymbol(s_symbol_" + Bare(symbol.ParameterName) + ", " + symbol.ParameterName + ");");
             }
         }
 
@@ -398,9 +397,9 @@ namespace ModelSdk.Generators.Emitting
         {
             w.Line("/// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>");
             w.Line("/// <remarks>");
-            w.Line("/// The result's outputs are views of the request's buffers: they stay valid until the next");
-            w.Line("/// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep");
-            w.Line("/// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.");
+            w.Line("/// The result is a <c>ref struct</c> of views of the request's buffers, valid until the next <c>Run</c> of this");
+            w.Line("/// model on the same thread: the compiler keeps it out of fields, lambdas and <c>await</c>s. Copy what you keep");
+            w.Line("/// (<c>ToArray()</c>, <c>ToOwned()</c>), or use <c>RunAsync</c>, whose result you own. The inputs are read during the call only.");
             w.Line("/// </remarks>");
             WriteParameterDocs(w, plan, outputs: true);
             w.Line("/// <returns>The outputs, one property each, read when you access them.</returns>");
@@ -410,12 +409,19 @@ namespace ModelSdk.Generators.Emitting
             {
                 WriteUnsupportedInputThrow(w, plan);
             }
+            else if (plan.Inputs.Count <= MaxPinnedInputs)
+            {
+                w.Line("return new Result(RunOnThisThread(" + OutputsArgument(plan) + ", " + SymbolArguments(plan) + PinnedInputArguments(plan) + "));");
+            }
             else
             {
-                w.Line(Rt + "InferRequest request = CurrentThreadRequest();");
-                WriteSymbolsAndOutputs(w, plan, outputs: true);
-                WriteSyncRun(w, plan);
-                w.Line("return new Result(request);");
+                w.Line(Rt + "InferRequest request = ReserveThreadRequest();");
+                for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
+                {
+                    w.Line("CopyInput(request, " + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].ParameterName + ");");
+                }
+
+                w.Line("return new Result(RunReserved(request, " + OutputsArgument(plan) + ", " + SymbolArguments(plan) + PinnedInputArguments(plan) + "));");
             }
 
             w.Close();
@@ -424,13 +430,13 @@ namespace ModelSdk.Generators.Emitting
             w.Line("/// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>");
             w.Line("/// <remarks>");
             w.Line("/// Inputs are copied when the run starts (unless <see cref=\"" + Rt + "ModelOptions.AsyncInputMode\"/> is Shared, in which");
-            w.Line("/// case they are pinned and must not change until the run completes). The result holds a request of");
-            w.Line("/// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.");
+            w.Line("/// case they are pinned and must not change until the run completes). The result owns its outputs: keep it across");
+            w.Line("/// <c>await</c>s, store it or return it to a serializer; dispose it to recycle its buffers (<c>using var result = await model.RunAsync(...);</c>).");
             w.Line("/// </remarks>");
             WriteParameterDocs(w, plan, outputs: true);
             w.Line("/// <param name=\"cancellationToken\">Stops the run between operators; the task then ends as cancelled.</param>");
-            w.Line("/// <returns>The outputs; dispose the result to give its request back.</returns>");
-            w.Open("public global::System.Threading.Tasks.ValueTask<Result> RunAsync(" + Parameters(plan, "InputMemory",
+            w.Line("/// <returns>The outputs, owned by the result.</returns>");
+            w.Open("public global::System.Threading.Tasks.ValueTask<OwnedResult> RunAsync(" + Parameters(plan, "InputMemory",
                 OutputsParameter(plan).Concat(new[] { "global::System.Threading.CancellationToken cancellationToken = default" }).ToArray()) + ")");
             if (HasUnsupportedInput(plan))
             {
@@ -439,16 +445,12 @@ namespace ModelSdk.Generators.Emitting
             else
             {
                 w.Line(Rt + "InferRequest request = RentRequest();");
-                w.Open("try");
-                WriteSymbolsAndOutputs(w, plan, outputs: true);
-                WriteStaging(w, plan);
-                w.Close();
-                w.Open("catch");
-                w.Line("ReturnRequest(request);");
-                w.Line("throw;");
-                w.Close();
-                w.Line();
-                w.Line("return RunRentedAsync(request, cancellationToken, static r => new Result(r));");
+                foreach (InputPlan input in plan.Inputs)
+                {
+                    w.Line("StageInput(request, " + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+                }
+
+                w.Line("return StartRented(request, " + OutputsArgument(plan) + ", " + SymbolArguments(plan) + ", cancellationToken, new OwnedResult());");
             }
 
             w.Close();
@@ -465,15 +467,22 @@ namespace ModelSdk.Generators.Emitting
             w.Line();
         }
 
+        /// <summary>The output selection passed to the runtime: the caller's, or 0 (the request's current one) without a selection enum.</summary>
+        private static string OutputsArgument(ModelPlan plan) => plan.HasOutputSelection ? "(ulong)outputs" : "0";
+
         private static void WriteRequest(CodeWriter w, ModelPlan plan)
         {
             string className = plan.Model.ClassName;
             w.Line("/// <summary>A request of <see cref=\"" + className + "\"/> of your own, with typed inputs and outputs (see <see cref=\"" + className + ".CreateRequest\"/>).</summary>");
-            w.Open("public sealed class Request : " + Rt + "TypedRequest<Request, Result>");
+            w.Open("public sealed class Request : " + Rt + "TypedRequest<Request>");
             w.Line("internal Request(" + Rt + "InferRequest request)");
             w.Line("    : base(request)");
             w.Line("{");
             w.Line("}");
+            w.Line();
+            w.Line("/// <summary>The outputs of the last run, valid until this request runs again; rethrows that run's error if it failed.</summary>");
+            w.Line("/// <exception cref=\"global::System.InvalidOperationException\">The request is running, or has not run yet.</exception>");
+            w.Line("public Result Result => new Result(LastOutputs);");
             w.Line();
             w.Line("/// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>");
             WriteParameterDocs(w, plan, outputs: false);
@@ -485,10 +494,17 @@ namespace ModelSdk.Generators.Emitting
             }
             else
             {
-                w.Line(Rt + "InferRequest request = Untyped;");
-                WriteSymbolsAndOutputs(w, plan, outputs: false);
-                WriteSyncRun(w, plan);
-                w.Line("return new Result(request);");
+                foreach (SymbolPlan symbol in plan.Symbols)
+                {
+                    w.Line("Untyped.SetSymbol(s_symbol_" + Bare(symbol.ParameterName) + ", " + symbol.ParameterName + ");");
+                }
+
+                for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
+                {
+                    w.Line("Untyped.CopyInput(" + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].ParameterName + ");");
+                }
+
+                w.Line("return new Result(Untyped.Run(" + PinnedInputArguments(plan).TrimStart(',', ' ') + "));");
             }
 
             w.Close();
@@ -502,9 +518,7 @@ namespace ModelSdk.Generators.Emitting
             }
             else
             {
-                w.Line(Rt + "InferRequest request = Untyped;");
-                WriteSymbolsAndOutputs(w, plan, outputs: false);
-                WriteStaging(w, plan);
+                WriteRequestStaging(w, plan);
             }
 
             w.Close();
@@ -540,9 +554,6 @@ namespace ModelSdk.Generators.Emitting
                        output.Index.ToString(CultureInfo.InvariantCulture) + ", destination);");
             }
 
-            w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Line("protected override Result CreateResult(" + Rt + "InferRequest request) => new Result(request);");
             w.Close();
             w.Line();
         }
@@ -551,7 +562,7 @@ namespace ModelSdk.Generators.Emitting
         {
             string className = plan.Model.ClassName;
             w.Line("/// <summary>Parallel jobs of <see cref=\"" + className + "\"/> (see <see cref=\"" + className + ".CreateQueue\"/>): start jobs, get one callback per completion, wait for all.</summary>");
-            w.Open("public sealed class Queue : " + Rt + "AsyncInferQueue<Request, Result>");
+            w.Open("public sealed class Queue : " + Rt + "AsyncInferQueue<Request>");
             w.Line("internal Queue(" + className + " model, int jobs)");
             w.Line("    : base(model, jobs, static r => new Request(r))");
             w.Line("{");
@@ -581,11 +592,39 @@ namespace ModelSdk.Generators.Emitting
 
         private static void WriteResult(CodeWriter w, ModelPlan plan)
         {
-            w.Line("/// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>");
-            w.Open("public readonly struct Result : global::System.IDisposable");
-            w.Line("private readonly " + Rt + "RunResult _run;");
+            w.Line("/// <summary>");
+            w.Line("/// The outputs of one synchronous run (<c>Run</c>, a request's <c>Infer</c> or <c>Result</c>): views of the request's");
+            w.Line("/// buffers, fetched when read, valid until that request runs again. A <c>ref struct</c>: it can't be kept in a field,");
+            w.Line("/// a lambda or across an <c>await</c>; copy what you keep (<c>ToArray()</c>, <see cref=\"ToOwned\"/>).");
+            w.Line("/// </summary>");
+            w.Line("[" + Rt + "SynchronousView]");
+            w.Open("public readonly ref struct Result");
+            w.Line("private readonly " + Rt + "RunOutputs _run;");
             w.Line();
-            w.Line("internal Result(" + Rt + "InferRequest request) => _run = new " + Rt + "RunResult(request);");
+            w.Line("internal Result(" + Rt + "RunOutputs run) => _run = run;");
+            WriteOutputProperties(w, plan, "OutputSpan", "_run.GetSpan", "A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.", serializable: false);
+            w.Line();
+            w.Line("/// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>");
+            w.Line("/// <returns>A copy of every output this run produced.</returns>");
+            w.Line("public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());");
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>");
+            w.Line("/// The outputs of one run, owned by this object (<c>RunAsync</c>, or a synchronous result's <c>ToOwned()</c>): keep it");
+            w.Line("/// across <c>await</c>s, store it, or return it to a serializer (each output is written as nested arrays). Dispose it");
+            w.Line("/// to recycle its buffers; an undisposed result is simply collected. Disposing twice is harmless.");
+            w.Line("/// </summary>");
+            w.Open("public sealed class OwnedResult : " + Rt + "OwnedRunResult<OwnedResult>");
+            w.Line("internal OwnedResult()");
+            w.Line("{");
+            w.Line("}");
+            WriteOutputProperties(w, plan, "OutputTensor", "GetOutput", "Valid until this result is disposed.", serializable: true);
+            w.Close();
+        }
+
+        private static void WriteOutputProperties(CodeWriter w, ModelPlan plan, string viewType, string getter, string lifetime, bool serializable)
+        {
             foreach (OutputPlan output in plan.Outputs)
             {
                 w.Line();
@@ -602,20 +641,20 @@ namespace ModelSdk.Generators.Emitting
                 {
                     lines.Add("<para>ModelSdk cannot express this output's type yet (MSDK0003): reading it throws <see cref=\"global::System.NotSupportedException\"/>.</para>");
                     w.Doc("summary", lines);
+                    if (serializable)
+                    {
+                        w.Line("[global::System.Text.Json.Serialization.JsonIgnore]");
+                    }
+
                     w.Line("public object " + output.PropertyName + " => throw " + Rt + "ModelErrors.UnsupportedOutput(ModelSignature, " + index + ");");
                     continue;
                 }
 
-                lines.Add("<para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>");
+                lines.Add("<para>" + lifetime + "</para>");
                 w.Doc("summary", lines);
-                w.Line("public " + Rt + "OutputTensor<" + output.CSharpType + "> " + output.PropertyName +
-                       " => _run.GetOutput<" + output.CSharpType + ">(" + index + ");");
+                w.Line("public " + Rt + viewType + "<" + output.CSharpType + "> " + output.PropertyName +
+                       " => " + getter + "<" + output.CSharpType + ">(" + index + ");");
             }
-
-            w.Line();
-            w.Line("/// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>");
-            w.Line("public void Dispose() => _run.Dispose();");
-            w.Close();
         }
 
         private static string Bare(string identifier) => identifier.TrimStart('@');

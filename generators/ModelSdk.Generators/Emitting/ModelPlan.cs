@@ -71,10 +71,11 @@ namespace ModelSdk.Generators.Emitting
     /// <summary>The C# names chosen for a model's inputs, outputs and symbolic dims, all unique and valid.</summary>
     internal sealed class ModelPlan
     {
-        // Members of the generated Result struct and of object that an output property must not shadow.
+        // Members of the generated Result and OwnedResult types (and their bases, and object) that an output property must not shadow.
         private static readonly string[] ReservedResultMembers =
         {
-            "Result", "ModelSignature", "Dispose", "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
+            "Result", "OwnedResult", "ModelSignature", "Dispose", "ToOwned", "GetOutput",
+            "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
 
             // Members of the generated Outputs flags enum.
             "None", "All",
@@ -86,7 +87,7 @@ namespace ModelSdk.Generators.Emitting
         // Locals and members the generated Run body uses, which parameters must not collide with.
         private static readonly string[] ReservedParameterNames =
         {
-            "request", "job", "s_signature", "outputs", "userdata", "cancellationToken", "destination",
+            "request", "job", "s_signature", "outputs", "userdata", "cancellationToken", "destination", "symbols",
         };
 
         private ModelPlan(ModelClass model, List<InputPlan> inputs, List<OutputPlan> outputs, List<SymbolPlan> symbols)

@@ -19,7 +19,7 @@ namespace Golden.Models
     /// </para>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ModelSdk.Generators", "0.1.0")]
-    public sealed partial class AllTypes : global::ModelSdk.CompiledModel
+    public sealed partial class AllTypes : global::ModelSdk.CompiledModel, global::ModelSdk.ICompiledModel<AllTypes>
     {
         /// <summary>The inputs and outputs this class was generated for; checked against the model file when it is loaded.</summary>
         public static global::ModelSdk.ModelSignature ModelSignature { get; } = new global::ModelSdk.ModelSignature(
@@ -88,6 +88,13 @@ namespace Golden.Models
         /// <returns>The loaded model. Dispose it to release the native session.</returns>
         public static AllTypes Load(byte[] model, global::ModelSdk.ModelOptions? options = null) =>
             new AllTypes(global::ModelSdk.ModelSource.FromBytes(model), options);
+
+        /// <inheritdoc/>
+        static AllTypes global::ModelSdk.ICompiledModel<AllTypes>.Load(global::ModelSdk.ModelSource source, global::ModelSdk.ModelOptions? options) =>
+            new AllTypes(source, options);
+
+        /// <inheritdoc/>
+        static string global::ModelSdk.ICompiledModel<AllTypes>.DefaultModelPath => DefaultModelPath;
 
         /// <summary>Compile-time facts about the model's inputs: names, ranks, fixed dims and element counts.</summary>
         public static class Inputs
@@ -378,9 +385,9 @@ namespace Golden.Models
 
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
-        /// The result's outputs are views of the request's buffers: they stay valid until the next
-        /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
+        /// The result is a <c>ref struct</c> of views of the request's buffers, valid until the next <c>Run</c> of this
+        /// model on the same thread: the compiler keeps it out of fields, lambdas and <c>await</c>s. Copy what you keep
+        /// (<c>ToArray()</c>, <c>ToOwned()</c>), or use <c>RunAsync</c>, whose result you own. The inputs are read during the call only.
         /// </remarks>
         /// <param name="f32In">
         /// Input <c>f32_in</c> float [2, 3].
@@ -443,23 +450,21 @@ namespace Golden.Models
         /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
         public Result Run(global::ModelSdk.TensorInput<float> f32In, global::ModelSdk.TensorInput<double> f64In, global::ModelSdk.TensorInput<int> i32In, global::ModelSdk.TensorInput<long> i64In, global::ModelSdk.TensorInput<bool> boolIn, global::ModelSdk.TensorInput<byte> u8In, global::ModelSdk.TensorInput<sbyte> i8In, global::ModelSdk.TensorInput<short> i16In, global::ModelSdk.TensorInput<ushort> u16In, global::ModelSdk.TensorInput<uint> u32In, global::ModelSdk.TensorInput<ulong> u64In, global::ModelSdk.TensorInput<global::System.Half> f16In, global::ModelSdk.TensorInput<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.TensorInput<string> strIn, Outputs outputs = Outputs.All)
         {
-            global::ModelSdk.InferRequest request = CurrentThreadRequest();
-            request.SelectOutputs((ulong)outputs);
-            request.CopyInput(8, u16In);
-            request.CopyInput(9, u32In);
-            request.CopyInput(10, u64In);
-            request.CopyInput(11, f16In);
-            request.CopyInput(12, bf16In);
-            request.CopyInput(13, strIn);
-            request.Run(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In);
-            return new Result(request);
+            global::ModelSdk.InferRequest request = ReserveThreadRequest();
+            CopyInput(request, 8, u16In);
+            CopyInput(request, 9, u32In);
+            CopyInput(request, 10, u64In);
+            CopyInput(request, 11, f16In);
+            CopyInput(request, 12, bf16In);
+            CopyInput(request, 13, strIn);
+            return new Result(RunReserved(request, (ulong)outputs, default, f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In));
         }
 
         /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
         /// <remarks>
         /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
-        /// case they are pinned and must not change until the run completes). The result holds a request of
-        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// case they are pinned and must not change until the run completes). The result owns its outputs: keep it across
+        /// <c>await</c>s, store it or return it to a serializer; dispose it to recycle its buffers (<c>using var result = await model.RunAsync(...);</c>).
         /// </remarks>
         /// <param name="f32In">
         /// Input <c>f32_in</c> float [2, 3].
@@ -519,35 +524,25 @@ namespace Golden.Models
         /// </param>
         /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
-        /// <returns>The outputs; dispose the result to give its request back.</returns>
-        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        /// <returns>The outputs, owned by the result.</returns>
+        public global::System.Threading.Tasks.ValueTask<OwnedResult> RunAsync(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::ModelSdk.InferRequest request = RentRequest();
-            try
-            {
-                request.SelectOutputs((ulong)outputs);
-                request.StageInput(0, f32In);
-                request.StageInput(1, f64In);
-                request.StageInput(2, i32In);
-                request.StageInput(3, i64In);
-                request.StageInput(4, boolIn);
-                request.StageInput(5, u8In);
-                request.StageInput(6, i8In);
-                request.StageInput(7, i16In);
-                request.StageInput(8, u16In);
-                request.StageInput(9, u32In);
-                request.StageInput(10, u64In);
-                request.StageInput(11, f16In);
-                request.StageInput(12, bf16In);
-                request.StageInput(13, strIn);
-            }
-            catch
-            {
-                ReturnRequest(request);
-                throw;
-            }
-
-            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+            StageInput(request, 0, f32In);
+            StageInput(request, 1, f64In);
+            StageInput(request, 2, i32In);
+            StageInput(request, 3, i64In);
+            StageInput(request, 4, boolIn);
+            StageInput(request, 5, u8In);
+            StageInput(request, 6, i8In);
+            StageInput(request, 7, i16In);
+            StageInput(request, 8, u16In);
+            StageInput(request, 9, u32In);
+            StageInput(request, 10, u64In);
+            StageInput(request, 11, f16In);
+            StageInput(request, 12, bf16In);
+            StageInput(request, 13, strIn);
+            return StartRented(request, (ulong)outputs, default, cancellationToken, new OwnedResult());
         }
 
         /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
@@ -560,12 +555,16 @@ namespace Golden.Models
         public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
 
         /// <summary>A request of <see cref="AllTypes"/> of your own, with typed inputs and outputs (see <see cref="AllTypes.CreateRequest"/>).</summary>
-        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request>
         {
             internal Request(global::ModelSdk.InferRequest request)
                 : base(request)
             {
             }
+
+            /// <summary>The outputs of the last run, valid until this request runs again; rethrows that run's error if it failed.</summary>
+            /// <exception cref="global::System.InvalidOperationException">The request is running, or has not run yet.</exception>
+            public Result Result => new Result(LastOutputs);
 
             /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
             /// <param name="f32In">
@@ -627,15 +626,13 @@ namespace Golden.Models
             /// <returns>The outputs, valid until this request runs again.</returns>
             public Result Infer(global::ModelSdk.TensorInput<float> f32In, global::ModelSdk.TensorInput<double> f64In, global::ModelSdk.TensorInput<int> i32In, global::ModelSdk.TensorInput<long> i64In, global::ModelSdk.TensorInput<bool> boolIn, global::ModelSdk.TensorInput<byte> u8In, global::ModelSdk.TensorInput<sbyte> i8In, global::ModelSdk.TensorInput<short> i16In, global::ModelSdk.TensorInput<ushort> u16In, global::ModelSdk.TensorInput<uint> u32In, global::ModelSdk.TensorInput<ulong> u64In, global::ModelSdk.TensorInput<global::System.Half> f16In, global::ModelSdk.TensorInput<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.TensorInput<string> strIn)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.CopyInput(8, u16In);
-                request.CopyInput(9, u32In);
-                request.CopyInput(10, u64In);
-                request.CopyInput(11, f16In);
-                request.CopyInput(12, bf16In);
-                request.CopyInput(13, strIn);
-                request.Run(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In);
-                return new Result(request);
+                Untyped.CopyInput(8, u16In);
+                Untyped.CopyInput(9, u32In);
+                Untyped.CopyInput(10, u64In);
+                Untyped.CopyInput(11, f16In);
+                Untyped.CopyInput(12, bf16In);
+                Untyped.CopyInput(13, strIn);
+                return new Result(Untyped.Run(f32In, f64In, i32In, i64In, boolIn, u8In, i8In, i16In));
             }
 
             /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
@@ -697,21 +694,20 @@ namespace Golden.Models
             /// </param>
             public void SetInputs(global::ModelSdk.InputMemory<float> f32In, global::ModelSdk.InputMemory<double> f64In, global::ModelSdk.InputMemory<int> i32In, global::ModelSdk.InputMemory<long> i64In, global::ModelSdk.InputMemory<bool> boolIn, global::ModelSdk.InputMemory<byte> u8In, global::ModelSdk.InputMemory<sbyte> i8In, global::ModelSdk.InputMemory<short> i16In, global::ModelSdk.InputMemory<ushort> u16In, global::ModelSdk.InputMemory<uint> u32In, global::ModelSdk.InputMemory<ulong> u64In, global::ModelSdk.InputMemory<global::System.Half> f16In, global::ModelSdk.InputMemory<global::Microsoft.ML.OnnxRuntime.BFloat16> bf16In, global::ModelSdk.InputMemory<string> strIn)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.StageInput(0, f32In);
-                request.StageInput(1, f64In);
-                request.StageInput(2, i32In);
-                request.StageInput(3, i64In);
-                request.StageInput(4, boolIn);
-                request.StageInput(5, u8In);
-                request.StageInput(6, i8In);
-                request.StageInput(7, i16In);
-                request.StageInput(8, u16In);
-                request.StageInput(9, u32In);
-                request.StageInput(10, u64In);
-                request.StageInput(11, f16In);
-                request.StageInput(12, bf16In);
-                request.StageInput(13, strIn);
+                Untyped.StageInput(0, f32In);
+                Untyped.StageInput(1, f64In);
+                Untyped.StageInput(2, i32In);
+                Untyped.StageInput(3, i64In);
+                Untyped.StageInput(4, boolIn);
+                Untyped.StageInput(5, u8In);
+                Untyped.StageInput(6, i8In);
+                Untyped.StageInput(7, i16In);
+                Untyped.StageInput(8, u16In);
+                Untyped.StageInput(9, u32In);
+                Untyped.StageInput(10, u64In);
+                Untyped.StageInput(11, f16In);
+                Untyped.StageInput(12, bf16In);
+                Untyped.StageInput(13, strIn);
             }
 
             /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
@@ -835,13 +831,10 @@ namespace Golden.Models
             /// <summary>Has the next runs write output <c>bf16_out</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
             /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
             public void SetBf16OutDestination(global::System.Memory<global::Microsoft.ML.OnnxRuntime.BFloat16> destination) => Untyped.SetOutputDestination(12, destination);
-
-            /// <inheritdoc/>
-            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
         }
 
         /// <summary>Parallel jobs of <see cref="AllTypes"/> (see <see cref="AllTypes.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
-        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request>
         {
             internal Queue(AllTypes model, int jobs)
                 : base(model, jobs, static r => new Request(r))
@@ -925,12 +918,17 @@ namespace Golden.Models
             }
         }
 
-        /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result : global::System.IDisposable
+        /// <summary>
+        /// The outputs of one synchronous run (<c>Run</c>, a request's <c>Infer</c> or <c>Result</c>): views of the request's
+        /// buffers, fetched when read, valid until that request runs again. A <c>ref struct</c>: it can't be kept in a field,
+        /// a lambda or across an <c>await</c>; copy what you keep (<c>ToArray()</c>, <see cref="ToOwned"/>).
+        /// </summary>
+        [global::ModelSdk.SynchronousView]
+        public readonly ref struct Result
         {
-            private readonly global::ModelSdk.RunResult _run;
+            private readonly global::ModelSdk.RunOutputs _run;
 
-            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
+            internal Result(global::ModelSdk.RunOutputs run) => _run = run;
 
             /// <summary>
             /// Output <c>f32_out</c> float [2, 3].
@@ -939,7 +937,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> F32Out => _run.GetOutput<float>(0);
+            public global::ModelSdk.OutputSpan<float> F32Out => _run.GetSpan<float>(0);
 
             /// <summary>
             /// Output <c>f64_out</c> double [2, 3].
@@ -948,7 +946,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<double> F64Out => _run.GetOutput<double>(1);
+            public global::ModelSdk.OutputSpan<double> F64Out => _run.GetSpan<double>(1);
 
             /// <summary>
             /// Output <c>i32_out</c> int32 [4].
@@ -957,7 +955,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<int> I32Out => _run.GetOutput<int>(2);
+            public global::ModelSdk.OutputSpan<int> I32Out => _run.GetSpan<int>(2);
 
             /// <summary>
             /// Output <c>i64_out</c> int64 [4].
@@ -966,7 +964,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<long> I64Out => _run.GetOutput<long>(3);
+            public global::ModelSdk.OutputSpan<long> I64Out => _run.GetSpan<long>(3);
 
             /// <summary>
             /// Output <c>bool_out</c> bool [3].
@@ -975,7 +973,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<bool> BoolOut => _run.GetOutput<bool>(4);
+            public global::ModelSdk.OutputSpan<bool> BoolOut => _run.GetSpan<bool>(4);
 
             /// <summary>
             /// Output <c>u8_out</c> uint8 [5].
@@ -984,7 +982,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<byte> U8Out => _run.GetOutput<byte>(5);
+            public global::ModelSdk.OutputSpan<byte> U8Out => _run.GetSpan<byte>(5);
 
             /// <summary>
             /// Output <c>i8_out</c> int8 [5].
@@ -993,7 +991,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<sbyte> I8Out => _run.GetOutput<sbyte>(6);
+            public global::ModelSdk.OutputSpan<sbyte> I8Out => _run.GetSpan<sbyte>(6);
 
             /// <summary>
             /// Output <c>i16_out</c> int16 [3].
@@ -1002,7 +1000,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<short> I16Out => _run.GetOutput<short>(7);
+            public global::ModelSdk.OutputSpan<short> I16Out => _run.GetSpan<short>(7);
 
             /// <summary>
             /// Output <c>u16_out</c> uint16 [3].
@@ -1011,7 +1009,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<ushort> U16Out => _run.GetOutput<ushort>(8);
+            public global::ModelSdk.OutputSpan<ushort> U16Out => _run.GetSpan<ushort>(8);
 
             /// <summary>
             /// Output <c>u32_out</c> uint32 [3].
@@ -1020,7 +1018,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<uint> U32Out => _run.GetOutput<uint>(9);
+            public global::ModelSdk.OutputSpan<uint> U32Out => _run.GetSpan<uint>(9);
 
             /// <summary>
             /// Output <c>u64_out</c> uint64 [3].
@@ -1029,7 +1027,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<ulong> U64Out => _run.GetOutput<ulong>(10);
+            public global::ModelSdk.OutputSpan<ulong> U64Out => _run.GetSpan<ulong>(10);
 
             /// <summary>
             /// Output <c>f16_out</c> float16 [4].
@@ -1038,7 +1036,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<global::System.Half> F16Out => _run.GetOutput<global::System.Half>(11);
+            public global::ModelSdk.OutputSpan<global::System.Half> F16Out => _run.GetSpan<global::System.Half>(11);
 
             /// <summary>
             /// Output <c>bf16_out</c> bfloat16 [4].
@@ -1047,7 +1045,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<global::Microsoft.ML.OnnxRuntime.BFloat16> Bf16Out => _run.GetOutput<global::Microsoft.ML.OnnxRuntime.BFloat16>(12);
+            public global::ModelSdk.OutputSpan<global::Microsoft.ML.OnnxRuntime.BFloat16> Bf16Out => _run.GetSpan<global::Microsoft.ML.OnnxRuntime.BFloat16>(12);
 
             /// <summary>
             /// Output <c>str_out</c> string [2].
@@ -1056,10 +1054,149 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<string> StrOut => _run.GetOutput<string>(13);
+            public global::ModelSdk.OutputSpan<string> StrOut => _run.GetSpan<string>(13);
 
-            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _run.Dispose();
+            /// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>
+            /// <returns>A copy of every output this run produced.</returns>
+            public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());
+        }
+
+        /// <summary>
+        /// The outputs of one run, owned by this object (<c>RunAsync</c>, or a synchronous result's <c>ToOwned()</c>): keep it
+        /// across <c>await</c>s, store it, or return it to a serializer (each output is written as nested arrays). Dispose it
+        /// to recycle its buffers; an undisposed result is simply collected. Disposing twice is harmless.
+        /// </summary>
+        public sealed class OwnedResult : global::ModelSdk.OwnedRunResult<OwnedResult>
+        {
+            internal OwnedResult()
+            {
+            }
+
+            /// <summary>
+            /// Output <c>f32_out</c> float [2, 3].
+            /// <para>
+            /// f32_in * 2.0.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> F32Out => GetOutput<float>(0);
+
+            /// <summary>
+            /// Output <c>f64_out</c> double [2, 3].
+            /// <para>
+            /// f64_in + 1.0.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<double> F64Out => GetOutput<double>(1);
+
+            /// <summary>
+            /// Output <c>i32_out</c> int32 [4].
+            /// <para>
+            /// i32_in * 3.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<int> I32Out => GetOutput<int>(2);
+
+            /// <summary>
+            /// Output <c>i64_out</c> int64 [4].
+            /// <para>
+            /// i64_in - 1.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<long> I64Out => GetOutput<long>(3);
+
+            /// <summary>
+            /// Output <c>bool_out</c> bool [3].
+            /// <para>
+            /// Not(bool_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<bool> BoolOut => GetOutput<bool>(4);
+
+            /// <summary>
+            /// Output <c>u8_out</c> uint8 [5].
+            /// <para>
+            /// Identity(u8_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<byte> U8Out => GetOutput<byte>(5);
+
+            /// <summary>
+            /// Output <c>i8_out</c> int8 [5].
+            /// <para>
+            /// Identity(i8_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<sbyte> I8Out => GetOutput<sbyte>(6);
+
+            /// <summary>
+            /// Output <c>i16_out</c> int16 [3].
+            /// <para>
+            /// Identity(i16_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<short> I16Out => GetOutput<short>(7);
+
+            /// <summary>
+            /// Output <c>u16_out</c> uint16 [3].
+            /// <para>
+            /// Identity(u16_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<ushort> U16Out => GetOutput<ushort>(8);
+
+            /// <summary>
+            /// Output <c>u32_out</c> uint32 [3].
+            /// <para>
+            /// Identity(u32_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<uint> U32Out => GetOutput<uint>(9);
+
+            /// <summary>
+            /// Output <c>u64_out</c> uint64 [3].
+            /// <para>
+            /// Identity(u64_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<ulong> U64Out => GetOutput<ulong>(10);
+
+            /// <summary>
+            /// Output <c>f16_out</c> float16 [4].
+            /// <para>
+            /// Identity(f16_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<global::System.Half> F16Out => GetOutput<global::System.Half>(11);
+
+            /// <summary>
+            /// Output <c>bf16_out</c> bfloat16 [4].
+            /// <para>
+            /// Identity(bf16_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<global::Microsoft.ML.OnnxRuntime.BFloat16> Bf16Out => GetOutput<global::Microsoft.ML.OnnxRuntime.BFloat16>(12);
+
+            /// <summary>
+            /// Output <c>str_out</c> string [2].
+            /// <para>
+            /// Identity(str_in).
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<string> StrOut => GetOutput<string>(13);
         }
     }
 }

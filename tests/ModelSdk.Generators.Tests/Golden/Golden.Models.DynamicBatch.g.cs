@@ -19,7 +19,7 @@ namespace Golden.Models
     /// </para>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ModelSdk.Generators", "0.1.0")]
-    public sealed partial class DynamicBatch : global::ModelSdk.CompiledModel
+    public sealed partial class DynamicBatch : global::ModelSdk.CompiledModel, global::ModelSdk.ICompiledModel<DynamicBatch>
     {
         /// <summary>The inputs and outputs this class was generated for; checked against the model file when it is loaded.</summary>
         public static global::ModelSdk.ModelSignature ModelSignature { get; } = new global::ModelSdk.ModelSignature(
@@ -66,6 +66,13 @@ namespace Golden.Models
         public static DynamicBatch Load(byte[] model, global::ModelSdk.ModelOptions? options = null) =>
             new DynamicBatch(global::ModelSdk.ModelSource.FromBytes(model), options);
 
+        /// <inheritdoc/>
+        static DynamicBatch global::ModelSdk.ICompiledModel<DynamicBatch>.Load(global::ModelSdk.ModelSource source, global::ModelSdk.ModelOptions? options) =>
+            new DynamicBatch(source, options);
+
+        /// <inheritdoc/>
+        static string global::ModelSdk.ICompiledModel<DynamicBatch>.DefaultModelPath => DefaultModelPath;
+
         /// <summary>Compile-time facts about the model's inputs: names, ranks, fixed dims and element counts.</summary>
         public static class Inputs
         {
@@ -102,9 +109,9 @@ namespace Golden.Models
 
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
-        /// The result's outputs are views of the request's buffers: they stay valid until the next
-        /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
+        /// The result is a <c>ref struct</c> of views of the request's buffers, valid until the next <c>Run</c> of this
+        /// model on the same thread: the compiler keeps it out of fields, lambdas and <c>await</c>s. Copy what you keep
+        /// (<c>ToArray()</c>, <c>ToOwned()</c>), or use <c>RunAsync</c>, whose result you own. The inputs are read during the call only.
         /// </remarks>
         /// <param name="features">
         /// Input <c>features</c> float [batch, 8].
@@ -116,18 +123,14 @@ namespace Golden.Models
         /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
         public Result Run(global::ModelSdk.TensorInput<float> features, long? batch = null, Outputs outputs = Outputs.All)
         {
-            global::ModelSdk.InferRequest request = CurrentThreadRequest();
-            request.SelectOutputs((ulong)outputs);
-            request.SetSymbol(s_symbol_batch, batch);
-            request.Run(features);
-            return new Result(request);
+            return new Result(RunOnThisThread((ulong)outputs, stackalloc global::ModelSdk.SymbolValue[] { new global::ModelSdk.SymbolValue(s_symbol_batch, batch) }, features));
         }
 
         /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
         /// <remarks>
         /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
-        /// case they are pinned and must not change until the run completes). The result holds a request of
-        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// case they are pinned and must not change until the run completes). The result owns its outputs: keep it across
+        /// <c>await</c>s, store it or return it to a serializer; dispose it to recycle its buffers (<c>using var result = await model.RunAsync(...);</c>).
         /// </remarks>
         /// <param name="features">
         /// Input <c>features</c> float [batch, 8].
@@ -136,23 +139,12 @@ namespace Golden.Models
         /// <param name="batch">Value of the symbolic dimension <c>batch</c>; null to infer it from the inputs' lengths.</param>
         /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
-        /// <returns>The outputs; dispose the result to give its request back.</returns>
-        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> features, long? batch = null, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        /// <returns>The outputs, owned by the result.</returns>
+        public global::System.Threading.Tasks.ValueTask<OwnedResult> RunAsync(global::ModelSdk.InputMemory<float> features, long? batch = null, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::ModelSdk.InferRequest request = RentRequest();
-            try
-            {
-                request.SelectOutputs((ulong)outputs);
-                request.SetSymbol(s_symbol_batch, batch);
-                request.StageInput(0, features);
-            }
-            catch
-            {
-                ReturnRequest(request);
-                throw;
-            }
-
-            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+            StageInput(request, 0, features);
+            return StartRented(request, (ulong)outputs, stackalloc global::ModelSdk.SymbolValue[] { new global::ModelSdk.SymbolValue(s_symbol_batch, batch) }, cancellationToken, new OwnedResult());
         }
 
         /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
@@ -165,12 +157,16 @@ namespace Golden.Models
         public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
 
         /// <summary>A request of <see cref="DynamicBatch"/> of your own, with typed inputs and outputs (see <see cref="DynamicBatch.CreateRequest"/>).</summary>
-        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request>
         {
             internal Request(global::ModelSdk.InferRequest request)
                 : base(request)
             {
             }
+
+            /// <summary>The outputs of the last run, valid until this request runs again; rethrows that run's error if it failed.</summary>
+            /// <exception cref="global::System.InvalidOperationException">The request is running, or has not run yet.</exception>
+            public Result Result => new Result(LastOutputs);
 
             /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
             /// <param name="features">
@@ -181,10 +177,8 @@ namespace Golden.Models
             /// <returns>The outputs, valid until this request runs again.</returns>
             public Result Infer(global::ModelSdk.TensorInput<float> features, long? batch = null)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.SetSymbol(s_symbol_batch, batch);
-                request.Run(features);
-                return new Result(request);
+                Untyped.SetSymbol(s_symbol_batch, batch);
+                return new Result(Untyped.Run(features));
             }
 
             /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
@@ -195,9 +189,8 @@ namespace Golden.Models
             /// <param name="batch">Value of the symbolic dimension <c>batch</c>; null to infer it from the inputs' lengths.</param>
             public void SetInputs(global::ModelSdk.InputMemory<float> features, long? batch = null)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.SetSymbol(s_symbol_batch, batch);
-                request.StageInput(0, features);
+                Untyped.StageInput(0, features);
+                Untyped.SetSymbol(s_symbol_batch, batch);
             }
 
             /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
@@ -226,13 +219,10 @@ namespace Golden.Models
             /// <summary>Has the next runs write output <c>best</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
             /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
             public void SetBestDestination(global::System.Memory<long> destination) => Untyped.SetOutputDestination(1, destination);
-
-            /// <inheritdoc/>
-            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
         }
 
         /// <summary>Parallel jobs of <see cref="DynamicBatch"/> (see <see cref="DynamicBatch.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
-        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request>
         {
             internal Queue(DynamicBatch model, int jobs)
                 : base(model, jobs, static r => new Request(r))
@@ -265,12 +255,17 @@ namespace Golden.Models
             }
         }
 
-        /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result : global::System.IDisposable
+        /// <summary>
+        /// The outputs of one synchronous run (<c>Run</c>, a request's <c>Infer</c> or <c>Result</c>): views of the request's
+        /// buffers, fetched when read, valid until that request runs again. A <c>ref struct</c>: it can't be kept in a field,
+        /// a lambda or across an <c>await</c>; copy what you keep (<c>ToArray()</c>, <see cref="ToOwned"/>).
+        /// </summary>
+        [global::ModelSdk.SynchronousView]
+        public readonly ref struct Result
         {
-            private readonly global::ModelSdk.RunResult _run;
+            private readonly global::ModelSdk.RunOutputs _run;
 
-            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
+            internal Result(global::ModelSdk.RunOutputs run) => _run = run;
 
             /// <summary>
             /// Output <c>scores</c> float [batch, 4].
@@ -279,7 +274,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Scores => _run.GetOutput<float>(0);
+            public global::ModelSdk.OutputSpan<float> Scores => _run.GetSpan<float>(0);
 
             /// <summary>
             /// Output <c>best</c> int64 [batch].
@@ -288,10 +283,41 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<long> Best => _run.GetOutput<long>(1);
+            public global::ModelSdk.OutputSpan<long> Best => _run.GetSpan<long>(1);
 
-            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _run.Dispose();
+            /// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>
+            /// <returns>A copy of every output this run produced.</returns>
+            public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());
+        }
+
+        /// <summary>
+        /// The outputs of one run, owned by this object (<c>RunAsync</c>, or a synchronous result's <c>ToOwned()</c>): keep it
+        /// across <c>await</c>s, store it, or return it to a serializer (each output is written as nested arrays). Dispose it
+        /// to recycle its buffers; an undisposed result is simply collected. Disposing twice is harmless.
+        /// </summary>
+        public sealed class OwnedResult : global::ModelSdk.OwnedRunResult<OwnedResult>
+        {
+            internal OwnedResult()
+            {
+            }
+
+            /// <summary>
+            /// Output <c>scores</c> float [batch, 4].
+            /// <para>
+            /// Linear scores per row.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Scores => GetOutput<float>(0);
+
+            /// <summary>
+            /// Output <c>best</c> int64 [batch].
+            /// <para>
+            /// Index of the highest score per row.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<long> Best => GetOutput<long>(1);
         }
     }
 }

@@ -33,7 +33,7 @@ namespace Golden.Models
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ModelSdk.Generators", "0.1.0")]
-    public sealed partial class HostileNames : global::ModelSdk.CompiledModel
+    public sealed partial class HostileNames : global::ModelSdk.CompiledModel, global::ModelSdk.ICompiledModel<HostileNames>
     {
         /// <summary>The inputs and outputs this class was generated for; checked against the model file when it is loaded.</summary>
         public static global::ModelSdk.ModelSignature ModelSignature { get; } = new global::ModelSdk.ModelSignature(
@@ -90,6 +90,13 @@ namespace Golden.Models
         /// <returns>The loaded model. Dispose it to release the native session.</returns>
         public static HostileNames Load(byte[] model, global::ModelSdk.ModelOptions? options = null) =>
             new HostileNames(global::ModelSdk.ModelSource.FromBytes(model), options);
+
+        /// <inheritdoc/>
+        static HostileNames global::ModelSdk.ICompiledModel<HostileNames>.Load(global::ModelSdk.ModelSource source, global::ModelSdk.ModelOptions? options) =>
+            new HostileNames(source, options);
+
+        /// <inheritdoc/>
+        static string global::ModelSdk.ICompiledModel<HostileNames>.DefaultModelPath => DefaultModelPath;
 
         /// <summary>Compile-time facts about the model's inputs: names, ranks, fixed dims and element counts.</summary>
         public static class Inputs
@@ -260,9 +267,9 @@ namespace Golden.Models
 
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
         /// <remarks>
-        /// The result's outputs are views of the request's buffers: they stay valid until the next
-        /// <c>Run</c> of this model on the same thread, after which reading them throws. Copy what you keep
-        /// (<c>ToArray()</c>). The inputs are read during the call only: don't change them from another thread meanwhile.
+        /// The result is a <c>ref struct</c> of views of the request's buffers, valid until the next <c>Run</c> of this
+        /// model on the same thread: the compiler keeps it out of fields, lambdas and <c>await</c>s. Copy what you keep
+        /// (<c>ToArray()</c>, <c>ToOwned()</c>), or use <c>RunAsync</c>, whose result you own. The inputs are read during the call only.
         /// </remarks>
         /// <param name="class">
         /// Input <c>class</c> float [1].
@@ -307,17 +314,14 @@ namespace Golden.Models
         /// <exception cref="global::System.ArgumentException">An input's length or shape does not match the model.</exception>
         public Result Run(global::ModelSdk.TensorInput<float> @class, global::ModelSdk.TensorInput<float> _0, global::ModelSdk.TensorInput<float> aB, global::ModelSdk.TensorInput<float> aB2, global::ModelSdk.TensorInput<float> xYZW, global::ModelSdk.TensorInput<float> ünïCødé, global::ModelSdk.TensorInput<float> run, global::ModelSdk.TensorInput<float> _39, Outputs outputs = Outputs.All)
         {
-            global::ModelSdk.InferRequest request = CurrentThreadRequest();
-            request.SelectOutputs((ulong)outputs);
-            request.Run(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
-            return new Result(request);
+            return new Result(RunOnThisThread((ulong)outputs, default, @class, _0, aB, aB2, xYZW, ünïCødé, run, _39));
         }
 
         /// <summary>Runs the model without blocking the caller: the inference runs on the .NET thread pool.</summary>
         /// <remarks>
         /// Inputs are copied when the run starts (unless <see cref="global::ModelSdk.ModelOptions.AsyncInputMode"/> is Shared, in which
-        /// case they are pinned and must not change until the run completes). The result holds a request of
-        /// its own until it is disposed: <c>using var result = await model.RunAsync(...);</c>.
+        /// case they are pinned and must not change until the run completes). The result owns its outputs: keep it across
+        /// <c>await</c>s, store it or return it to a serializer; dispose it to recycle its buffers (<c>using var result = await model.RunAsync(...);</c>).
         /// </remarks>
         /// <param name="class">
         /// Input <c>class</c> float [1].
@@ -359,29 +363,19 @@ namespace Golden.Models
         /// </param>
         /// <param name="outputs">The outputs to produce; the others are not computed (unless needed) nor allocated.</param>
         /// <param name="cancellationToken">Stops the run between operators; the task then ends as cancelled.</param>
-        /// <returns>The outputs; dispose the result to give its request back.</returns>
-        public global::System.Threading.Tasks.ValueTask<Result> RunAsync(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
+        /// <returns>The outputs, owned by the result.</returns>
+        public global::System.Threading.Tasks.ValueTask<OwnedResult> RunAsync(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39, Outputs outputs = Outputs.All, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::ModelSdk.InferRequest request = RentRequest();
-            try
-            {
-                request.SelectOutputs((ulong)outputs);
-                request.StageInput(0, @class);
-                request.StageInput(1, _0);
-                request.StageInput(2, aB);
-                request.StageInput(3, aB2);
-                request.StageInput(4, xYZW);
-                request.StageInput(5, ünïCødé);
-                request.StageInput(6, run);
-                request.StageInput(7, _39);
-            }
-            catch
-            {
-                ReturnRequest(request);
-                throw;
-            }
-
-            return RunRentedAsync(request, cancellationToken, static r => new Result(r));
+            StageInput(request, 0, @class);
+            StageInput(request, 1, _0);
+            StageInput(request, 2, aB);
+            StageInput(request, 3, aB2);
+            StageInput(request, 4, xYZW);
+            StageInput(request, 5, ünïCødé);
+            StageInput(request, 6, run);
+            StageInput(request, 7, _39);
+            return StartRented(request, (ulong)outputs, default, cancellationToken, new OwnedResult());
         }
 
         /// <summary>Creates a request of your own: run it synchronously or start it asynchronously, wait, cancel; its outputs stay valid until it runs again.</summary>
@@ -394,12 +388,16 @@ namespace Golden.Models
         public Queue CreateQueue(int jobs = 0) => new Queue(this, jobs);
 
         /// <summary>A request of <see cref="HostileNames"/> of your own, with typed inputs and outputs (see <see cref="HostileNames.CreateRequest"/>).</summary>
-        public sealed class Request : global::ModelSdk.TypedRequest<Request, Result>
+        public sealed class Request : global::ModelSdk.TypedRequest<Request>
         {
             internal Request(global::ModelSdk.InferRequest request)
                 : base(request)
             {
             }
+
+            /// <summary>The outputs of the last run, valid until this request runs again; rethrows that run's error if it failed.</summary>
+            /// <exception cref="global::System.InvalidOperationException">The request is running, or has not run yet.</exception>
+            public Result Result => new Result(LastOutputs);
 
             /// <summary>Runs synchronously on this request; inputs are read in place during the call.</summary>
             /// <param name="class">
@@ -443,9 +441,7 @@ namespace Golden.Models
             /// <returns>The outputs, valid until this request runs again.</returns>
             public Result Infer(global::ModelSdk.TensorInput<float> @class, global::ModelSdk.TensorInput<float> _0, global::ModelSdk.TensorInput<float> aB, global::ModelSdk.TensorInput<float> aB2, global::ModelSdk.TensorInput<float> xYZW, global::ModelSdk.TensorInput<float> ünïCødé, global::ModelSdk.TensorInput<float> run, global::ModelSdk.TensorInput<float> _39)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.Run(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39);
-                return new Result(request);
+                return new Result(Untyped.Run(@class, _0, aB, aB2, xYZW, ünïCødé, run, _39));
             }
 
             /// <summary>Stages the inputs of the next <c>StartAsync</c>: copied now, or pinned when <c>AsyncInputMode</c> is Shared.</summary>
@@ -489,15 +485,14 @@ namespace Golden.Models
             /// </param>
             public void SetInputs(global::ModelSdk.InputMemory<float> @class, global::ModelSdk.InputMemory<float> _0, global::ModelSdk.InputMemory<float> aB, global::ModelSdk.InputMemory<float> aB2, global::ModelSdk.InputMemory<float> xYZW, global::ModelSdk.InputMemory<float> ünïCødé, global::ModelSdk.InputMemory<float> run, global::ModelSdk.InputMemory<float> _39)
             {
-                global::ModelSdk.InferRequest request = Untyped;
-                request.StageInput(0, @class);
-                request.StageInput(1, _0);
-                request.StageInput(2, aB);
-                request.StageInput(3, aB2);
-                request.StageInput(4, xYZW);
-                request.StageInput(5, ünïCødé);
-                request.StageInput(6, run);
-                request.StageInput(7, _39);
+                Untyped.StageInput(0, @class);
+                Untyped.StageInput(1, _0);
+                Untyped.StageInput(2, aB);
+                Untyped.StageInput(3, aB2);
+                Untyped.StageInput(4, xYZW);
+                Untyped.StageInput(5, ünïCødé);
+                Untyped.StageInput(6, run);
+                Untyped.StageInput(7, _39);
             }
 
             /// <summary>Stages the inputs and starts the run on the thread pool; the task completes with the run.</summary>
@@ -583,13 +578,10 @@ namespace Golden.Models
             /// <summary>Has the next runs write output <c>__</c> straight into <paramref name="destination"/> (checked against the output's shape before each run; needs a shape known before the run).</summary>
             /// <param name="destination">The caller's buffer; it stays pinned until <c>Untyped.ClearOutputDestination</c>.</param>
             public void SetOutput7Destination(global::System.Memory<float> destination) => Untyped.SetOutputDestination(7, destination);
-
-            /// <inheritdoc/>
-            protected override Result CreateResult(global::ModelSdk.InferRequest request) => new Result(request);
         }
 
         /// <summary>Parallel jobs of <see cref="HostileNames"/> (see <see cref="HostileNames.CreateQueue"/>): start jobs, get one callback per completion, wait for all.</summary>
-        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request, Result>
+        public sealed class Queue : global::ModelSdk.AsyncInferQueue<Request>
         {
             internal Queue(HostileNames model, int jobs)
                 : base(model, jobs, static r => new Request(r))
@@ -655,12 +647,17 @@ namespace Golden.Models
             }
         }
 
-        /// <summary>The outputs of one run. Each property is a view, fetched when read, valid until the next run of the same request.</summary>
-        public readonly struct Result : global::System.IDisposable
+        /// <summary>
+        /// The outputs of one synchronous run (<c>Run</c>, a request's <c>Infer</c> or <c>Result</c>): views of the request's
+        /// buffers, fetched when read, valid until that request runs again. A <c>ref struct</c>: it can't be kept in a field,
+        /// a lambda or across an <c>await</c>; copy what you keep (<c>ToArray()</c>, <see cref="ToOwned"/>).
+        /// </summary>
+        [global::ModelSdk.SynchronousView]
+        public readonly ref struct Result
         {
-            private readonly global::ModelSdk.RunResult _run;
+            private readonly global::ModelSdk.RunOutputs _run;
 
-            internal Result(global::ModelSdk.InferRequest request) => _run = new global::ModelSdk.RunResult(request);
+            internal Result(global::ModelSdk.RunOutputs run) => _run = run;
 
             /// <summary>
             /// Output <c>out put</c> float [1].
@@ -671,7 +668,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> OutPut => _run.GetOutput<float>(0);
+            public global::ModelSdk.OutputSpan<float> OutPut => _run.GetSpan<float>(0);
 
             /// <summary>
             /// Output <c>int</c> float [1].
@@ -685,13 +682,13 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Int => _run.GetOutput<float>(1);
+            public global::ModelSdk.OutputSpan<float> Int => _run.GetSpan<float>(1);
 
             /// <summary>
             /// Output <c>Result</c> float [1].
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Result2 => _run.GetOutput<float>(2);
+            public global::ModelSdk.OutputSpan<float> Result2 => _run.GetSpan<float>(2);
 
             /// <summary>
             /// Output <c>out-put</c> float [1].
@@ -700,7 +697,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> OutPut2 => _run.GetOutput<float>(3);
+            public global::ModelSdk.OutputSpan<float> OutPut2 => _run.GetSpan<float>(3);
 
             /// <summary>
             /// Output <c>ToString</c> float [1].
@@ -709,7 +706,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> ToString2 => _run.GetOutput<float>(4);
+            public global::ModelSdk.OutputSpan<float> ToString2 => _run.GetSpan<float>(4);
 
             /// <summary>
             /// Output <c>1st</c> float [1].
@@ -718,7 +715,7 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> _1st => _run.GetOutput<float>(5);
+            public global::ModelSdk.OutputSpan<float> _1st => _run.GetSpan<float>(5);
 
             /// <summary>
             /// Output <c>Equals</c> float [1].
@@ -729,16 +726,104 @@ namespace Golden.Models
             /// </para>
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Equals2 => _run.GetOutput<float>(6);
+            public global::ModelSdk.OutputSpan<float> Equals2 => _run.GetSpan<float>(6);
 
             /// <summary>
             /// Output <c>__</c> float [1].
             /// <para>A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.</para>
             /// </summary>
-            public global::ModelSdk.OutputTensor<float> Output7 => _run.GetOutput<float>(7);
+            public global::ModelSdk.OutputSpan<float> Output7 => _run.GetSpan<float>(7);
 
-            /// <summary>Gives the request back when this result came from <c>RunAsync</c> (its views then become invalid); no effect otherwise.</summary>
-            public void Dispose() => _run.Dispose();
+            /// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>
+            /// <returns>A copy of every output this run produced.</returns>
+            public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());
+        }
+
+        /// <summary>
+        /// The outputs of one run, owned by this object (<c>RunAsync</c>, or a synchronous result's <c>ToOwned()</c>): keep it
+        /// across <c>await</c>s, store it, or return it to a serializer (each output is written as nested arrays). Dispose it
+        /// to recycle its buffers; an undisposed result is simply collected. Disposing twice is harmless.
+        /// </summary>
+        public sealed class OwnedResult : global::ModelSdk.OwnedRunResult<OwnedResult>
+        {
+            internal OwnedResult()
+            {
+            }
+
+            /// <summary>
+            /// Output <c>out put</c> float [1].
+            /// <para>
+            /// #error boom
+            ///
+            /// #error boom
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> OutPut => GetOutput<float>(0);
+
+            /// <summary>
+            /// Output <c>int</c> float [1].
+            /// <para>
+            /// */ &lt;/summary&gt; &lt;script&gt;&amp;amp; #error injected
+            /// }
+            /// class Injected {}
+            /// // "\" \u0001\u0007\u001B
+            /// #error boom
+            /// #error boom
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Int => GetOutput<float>(1);
+
+            /// <summary>
+            /// Output <c>Result</c> float [1].
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Result2 => GetOutput<float>(2);
+
+            /// <summary>
+            /// Output <c>out-put</c> float [1].
+            /// <para>
+            /// #error injected
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> OutPut2 => GetOutput<float>(3);
+
+            /// <summary>
+            /// Output <c>ToString</c> float [1].
+            /// <para>
+            /// "\"*/
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> ToString2 => GetOutput<float>(4);
+
+            /// <summary>
+            /// Output <c>1st</c> float [1].
+            /// <para>
+            /// plain doc
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> _1st => GetOutput<float>(5);
+
+            /// <summary>
+            /// Output <c>Equals</c> float [1].
+            /// <para>
+            /// }
+            /// class Injected {}
+            /// //&lt;/summary&gt;
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Equals2 => GetOutput<float>(6);
+
+            /// <summary>
+            /// Output <c>__</c> float [1].
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Output7 => GetOutput<float>(7);
         }
     }
 }
