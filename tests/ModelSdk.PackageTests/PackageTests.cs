@@ -46,6 +46,44 @@ namespace ModelSdk.PackageTests
         }
 
         [Fact]
+        public void A_fresh_web_project_serves_the_typed_model_with_ModelSdk_Hosting_alone()
+        {
+            // ModelSdk.Hosting brings ModelSdk (same version) and its generator: one PackageReference.
+            string project = _sdk.NewProject("Web", """
+                using System;
+                using System.Linq;
+                using System.Net.Http;
+                using System.Net.Http.Json;
+                using Microsoft.AspNetCore.Builder;
+                using Microsoft.AspNetCore.Hosting;
+                using Microsoft.AspNetCore.Hosting.Server;
+                using Microsoft.AspNetCore.Hosting.Server.Features;
+                using Microsoft.Extensions.DependencyInjection;
+                using Web;
+
+                var builder = WebApplication.CreateBuilder(args);
+                builder.WebHost.UseUrls("http://127.0.0.1:0");
+                builder.Services.AddOnnxModel<Digits>(o => o.WarmUp = true);
+                builder.Services.AddHealthChecks().AddOnnxModelCheck<Digits>();
+                var app = builder.Build();
+                app.MapPost("/predict", (float[] pixels, Digits model) => model.Run(pixels).Label[0]);
+                app.MapHealthChecks("/health");
+                await app.StartAsync();
+                using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+                var response = await client.PostAsJsonAsync("/predict", new float[64]);
+                Console.WriteLine($"status={(int)response.StatusCode} label={await response.Content.ReadAsStringAsync()} health={await client.GetStringAsync("/health")}");
+                await app.StopAsync();
+                Console.WriteLine($"disposed={app.Services.GetRequiredService<Digits>().IsDisposed}");
+                """, "Microsoft.NET.Sdk.Web", "ModelSdk.Hosting");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Matches(@"status=200 label=\d health=Healthy", output);
+            Assert.Contains("disposed=True", output);
+        }
+
+        [Fact]
         public void A_corrupt_model_is_a_build_error_with_an_id_at_the_model_file()
         {
             string project = _sdk.NewConsoleProject("Broken", "System.Console.WriteLine(\"unused\");");
@@ -85,8 +123,11 @@ namespace ModelSdk.PackageTests
                 Root = Directory.CreateTempSubdirectory("modelsdk-package-").FullName;
                 Feed = Path.Combine(Root, "feed");
                 Version = "0.1.0-e2e." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff");
-                (int exit, string output) = Dotnet(RepoRoot, $"pack src/ModelSdk/ModelSdk.csproj -c Release -o \"{Feed}\" -p:Version={Version}");
-                Assert.True(exit == 0, output);
+                foreach (string package in new[] { "src/ModelSdk/ModelSdk.csproj", "src/ModelSdk.Hosting/ModelSdk.Hosting.csproj" })
+                {
+                    (int exit, string output) = Dotnet(RepoRoot, $"pack {package} -c Release -o \"{Feed}\" -p:Version={Version}");
+                    Assert.True(exit == 0, output);
+                }
             }
 
             public string RepoRoot { get; }
@@ -98,12 +139,15 @@ namespace ModelSdk.PackageTests
             public string Version { get; }
 
             /// <summary>A console project outside the repo (no Directory.Build.* of ours applies) that uses the packed ModelSdk.</summary>
-            public string NewConsoleProject(string name, string program)
+            public string NewConsoleProject(string name, string program) => NewProject(name, program, "Microsoft.NET.Sdk", "ModelSdk");
+
+            /// <summary>A project of <paramref name="sdk"/> outside the repo that references the packed <paramref name="package"/>.</summary>
+            public string NewProject(string name, string program, string sdk, string package)
             {
                 string dir = Path.Combine(Root, name);
                 Directory.CreateDirectory(dir);
                 File.WriteAllText(Path.Combine(dir, name + ".csproj"), $"""
-                    <Project Sdk="Microsoft.NET.Sdk">
+                    <Project Sdk="{sdk}">
                       <PropertyGroup>
                         <OutputType>Exe</OutputType>
                         <TargetFramework>net10.0</TargetFramework>
@@ -112,7 +156,7 @@ namespace ModelSdk.PackageTests
                         <WarningsNotAsErrors>NU1603</WarningsNotAsErrors>
                       </PropertyGroup>
                       <ItemGroup>
-                        <PackageReference Include="ModelSdk" Version="{Version}" />
+                        <PackageReference Include="{package}" Version="{Version}" />
                         <OnnxModel Include="digits.onnx" />
                       </ItemGroup>
                     </Project>

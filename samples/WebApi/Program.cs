@@ -1,0 +1,52 @@
+using System.Threading;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using ModelSdk.Hosting;
+using WebApi;
+
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+
+// One Digits for the whole app, loaded and checked at start, reloaded in place when models/digits.onnx changes.
+builder.Services.AddOnnxModel<Digits>(builder.Configuration.GetSection("Models:Digits"));
+builder.Services.AddHealthChecks().AddOnnxModelCheck<Digits>();
+
+WebApplication app = builder.Build();
+
+// POST a JSON array of 64 pixels (0..16, row-major 8x8): the digit, its probability, and all ten.
+app.MapPost("/predict", (float[] pixels, Digits model) =>
+{
+    if (pixels.Length != Digits.Inputs.Pixels.ElementCount)
+    {
+        return Results.BadRequest(new { error = $"Send {Digits.Inputs.Pixels.ElementCount} pixels (an 8x8 image, row-major, values 0..16); got {pixels.Length}." });
+    }
+
+    // The result's views are read before the endpoint returns (the lifetime rule): copy what the response keeps.
+    Digits.Result result = model.Run(pixels);
+    long label = result.Label[0];
+    float[] probabilities = result.Probabilities.ToArray();
+    return Results.Ok(new Prediction(label, probabilities[label], probabilities));
+});
+
+// Healthy, Degraded (a new file failed to load; the previous version still serves) or Unhealthy.
+app.MapHealthChecks("/health");
+
+// Reload on demand (a deployment step can call it instead of relying on the file watcher).
+app.MapPost("/admin/reload", async (IModelReloader<Digits> reloader, CancellationToken ct) =>
+{
+    ModelReloadResult result = await reloader.ReloadAsync(ct);
+    return Results.Ok(new { outcome = result.Outcome.ToString(), version = result.Version, error = result.Error?.Message });
+});
+
+app.Run();
+
+/// <summary>What <c>/predict</c> answers.</summary>
+/// <param name="Label">The predicted digit.</param>
+/// <param name="Probability">Its probability.</param>
+/// <param name="Probabilities">The probability of each digit 0..9.</param>
+internal sealed record Prediction(long Label, float Probability, float[] Probabilities);
+
+/// <summary>The app's entry point (public for the tests' <c>WebApplicationFactory&lt;Program&gt;</c>).</summary>
+public partial class Program
+{
+}

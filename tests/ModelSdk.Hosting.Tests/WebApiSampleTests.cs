@@ -1,0 +1,50 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+
+namespace ModelSdk.Hosting.Tests
+{
+    /// <summary>samples/WebApi as its README section shows it: predictions as JSON, bad input as 400, health.</summary>
+    [Collection("Serving")]
+    public class WebApiSampleTests
+    {
+        private sealed record Prediction(long Label, float Probability, float[] Probabilities);
+
+        [Fact]
+        public void The_sample_predicts_held_out_digits_answers_bad_input_with_400_and_reports_health()
+        {
+            Serving.Bounded(async () =>
+            {
+                await using var factory = new WebApplicationFactory<Program>();
+                using HttpClient client = factory.CreateClient();
+                var samples = Serving.DigitSamples();
+                int right = 0;
+                foreach ((long truth, float[] pixels) in samples)
+                {
+                    using HttpResponseMessage response = await client.PostAsJsonAsync("/predict", pixels);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    Prediction p = (await response.Content.ReadFromJsonAsync<Prediction>(JsonSerializerOptions.Web))!;
+                    Assert.Equal(10, p.Probabilities.Length);
+                    Assert.Equal(p.Probabilities.Max(), p.Probability);
+                    Assert.Equal(Array.IndexOf(p.Probabilities, p.Probability), p.Label);
+                    right += p.Label == truth ? 1 : 0;
+                }
+
+                Assert.Equal(49, right); // as the QuickStart: 49 of the 50 held-out digits
+
+                using HttpResponseMessage bad = await client.PostAsJsonAsync("/predict", new float[] { 1, 2 });
+                Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+                Assert.Contains("Send 64 pixels", await bad.Content.ReadAsStringAsync());
+
+                Assert.Equal("Healthy", await client.GetStringAsync("/health"));
+                using HttpResponseMessage reload = await client.PostAsync("/admin/reload", null);
+                Assert.Contains("\"outcome\":\"Unchanged\"", await reload.Content.ReadAsStringAsync());
+            }, TimeSpan.FromSeconds(60));
+        }
+    }
+}
