@@ -10,6 +10,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ModelSdk.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -64,7 +65,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void The_class_is_served_from_its_own_file_by_default_as_one_instance_however_often_it_is_added()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using IHost host = Worker(new(), b =>
                 {
@@ -87,7 +88,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void A_missing_file_stops_the_start_with_a_message_naming_the_model_the_setting_and_the_file()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 string missing = Path.Combine(Path.GetTempPath(), "modelsdk-missing-" + Guid.NewGuid().ToString("N"), "digits.onnx");
                 using IHost host = DigitsWorker(new() { ["Models:Digits:Path"] = missing });
@@ -102,7 +103,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void A_file_that_does_not_match_the_class_stops_the_start_with_a_message_naming_the_model_the_setting_and_the_file()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using var file = new ServedFile("tiny.onnx");
                 using IHost host = DigitsWorker(new() { ["Models:Digits:Path"] = file.Path });
@@ -124,7 +125,7 @@ namespace ModelSdk.Hosting.Tests
         [InlineData("GraphOptimizationLevel", "7", "Models:Digits:GraphOptimizationLevel: GraphOptimizationLevel takes ORT_DISABLE_ALL")]
         public void A_bad_setting_stops_the_start_with_a_message_naming_the_model_and_the_setting(string key, string value, string expected)
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using IHost host = DigitsWorker(new() { ["Models:Digits:" + key] = value });
                 var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
@@ -136,7 +137,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void A_value_of_the_wrong_type_stops_the_start_naming_the_key()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using IHost host = DigitsWorker(new() { ["Models:Digits:IntraOpNumThreads"] = "many" });
                 var e = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
@@ -148,7 +149,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Without_RequiredAtStartup_the_host_starts_unhealthy_and_serves_once_the_file_arrives()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using var file = new ServedFile("digits.onnx");
                 File.Delete(file.Path);
@@ -179,7 +180,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Reload_on_demand_swaps_versions_keeps_serving_after_a_bad_file_and_health_follows()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using var file = new ServedFile("digits.onnx");
                 var log = new LogSink();
@@ -227,7 +228,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Warm_up_runs_the_model_once_at_start_and_slow_runs_are_logged()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using var metrics = new MetricsSeen("Digits");
                 var log = new LogSink();
@@ -251,7 +252,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void A_health_check_of_a_model_never_added_says_so()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using IHost host = Worker(new(), b => b.Services.AddHealthChecks().AddOnnxModelCheck<Digits>());
                 HealthReportEntry health = await Health(host);
@@ -284,7 +285,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Stopping_a_worker_host_lets_runs_in_flight_finish_then_disposes_the_model_and_refuses_new_runs()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 using IHost host = DigitsWorker(new(), more: b =>
                 {
@@ -353,7 +354,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Memory_after_20_reloads_stays_within_1_5x_of_after_the_first()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 // two_outputs: every request holds a 16 MB output; a version whose requests or sessions were kept
                 // after a swap would add that much (or more) per reload.
@@ -408,14 +409,14 @@ namespace ModelSdk.Hosting.Tests
                     if (swap == 1 || swap == 20)
                     {
                         Assert.True(await Serving.Eventually(() => model.RequestsHeld <= 2, TimeSpan.FromSeconds(10)), $"{model.RequestsHeld} requests held after the load");
-                        Serving.FullGc();
-                        long ws = Serving.WorkingSetMb();
+                        Stress.FullGc();
+                        long ws = Stress.WorkingSetMb();
                         afterFirst = swap == 1 ? ws : afterFirst;
                         figures.Add($"after reload {swap}: working set {ws} MB, {model.RequestsHeld} requests held, version {model.Version}");
                     }
                 }
 
-                long afterLast = Serving.WorkingSetMb();
+                long afterLast = Stress.WorkingSetMb();
                 _output.WriteLine(string.Join("; ", figures) + $"; {wrong} wrong answers");
                 Assert.Equal(0, wrong);
                 Assert.Equal(21, model.Version);

@@ -2,12 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using ModelSdk.TestSupport;
 using Xunit;
 
 namespace ModelSdk.Hosting.Tests
@@ -18,7 +18,7 @@ namespace ModelSdk.Hosting.Tests
     {
     }
 
-    /// <summary>Helpers of the serving tests; every body is bounded in time, so a hang fails instead of blocking CI.</summary>
+    /// <summary>Helpers of the serving tests (bodies are bounded in time with <see cref="Stress.Bounded(Func{Task}, TimeSpan)"/>).</summary>
     internal static class Serving
     {
         /// <summary>
@@ -26,14 +26,6 @@ namespace ModelSdk.Hosting.Tests
         /// project reference), and a host started there would read the sample's settings.
         /// </summary>
         public static string EmptyContentRoot { get; } = Directory.CreateTempSubdirectory("modelsdk-contentroot-").FullName;
-
-        /// <summary>Runs an async body on the thread pool; fails if it takes longer than <paramref name="limit"/>.</summary>
-        public static void Bounded(Func<Task> body, TimeSpan limit)
-        {
-            Task task = Task.Run(body);
-            Assert.True(Task.WaitAny(new[] { task }, limit) == 0, $"the test body did not finish within {limit.TotalSeconds} s (hang)");
-            task.GetAwaiter().GetResult();
-        }
 
         /// <summary>Waits until <paramref name="condition"/> holds; false after <paramref name="limit"/>.</summary>
         public static async Task<bool> Eventually(Func<bool> condition, TimeSpan limit)
@@ -52,17 +44,13 @@ namespace ModelSdk.Hosting.Tests
             return true;
         }
 
-        /// <summary>Rows of models/digits_samples.csv: (true label, 64 pixels).</summary>
-        public static IReadOnlyList<(long Label, float[] Pixels)> DigitSamples() =>
-            File.ReadLines(Path.Combine(AppContext.BaseDirectory, "digits_samples.csv")).Skip(1)
-                .Select(line => line.Split(','))
-                .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), f.Skip(1).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()))
-                .ToList();
+        /// <summary>Rows of models/digits_samples.csv (copied next to the tests): (true label, 64 pixels).</summary>
+        public static IReadOnlyList<(long Label, float[] Pixels)> DigitSamples() => Stress.DigitSamples(AppContext.BaseDirectory);
 
         /// <summary>What a model file computes for each sample, single-threaded, on a model of its own.</summary>
         public static (long Label, float[] Probabilities)[] Reference(string file, IReadOnlyList<(long Label, float[] Pixels)> samples)
         {
-            using Digits model = LoadDigits(file);
+            using Digits model = Digits.Load(file);
             return samples.Select(s =>
             {
                 Digits.Result r = model.Run(s.Pixels);
@@ -70,29 +58,6 @@ namespace ModelSdk.Hosting.Tests
             }).ToArray();
         }
 
-        public static Digits LoadDigits(string file) => Load<Digits>(file);
-
-        private static T Load<T>(string file)
-            where T : CompiledModel, ICompiledModel<T> => T.Load(ModelSource.FromFile(file), null);
-
-        public static long WorkingSetMb()
-        {
-            using Process self = Process.GetCurrentProcess();
-            self.Refresh();
-            return self.WorkingSet64 / (1024 * 1024);
-        }
-
-        /// <summary>Full blocking GCs with finalizers run, the last one aggressive (memory given back to the OS where it can be).</summary>
-        public static void FullGc()
-        {
-            for (int i = 0; i < 2; i++)
-            {
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-                GC.WaitForPendingFinalizers();
-            }
-
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using System.Net.Http;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.Testing;
+using ModelSdk.TestSupport;
 using Xunit;
 
 namespace ModelSdk.Hosting.Tests
@@ -18,7 +19,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void The_sample_predicts_held_out_digits_answers_bad_input_with_400_and_reports_health()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 await using var factory = new WebApplicationFactory<Program>();
                 using HttpClient client = factory.CreateClient();

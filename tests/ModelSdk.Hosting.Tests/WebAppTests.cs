@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ModelSdk.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -36,7 +37,7 @@ namespace ModelSdk.Hosting.Tests
         [Fact]
         public void Requests_at_64_in_flight_while_the_file_is_replaced_5_times_all_succeed_with_either_versions_answer()
         {
-            Serving.Bounded(async () =>
+            Stress.Bounded(async () =>
             {
                 IReadOnlyList<(long Label, float[] Pixels)> samples = Serving.DigitSamples();
                 var a = Serving.Reference(ServedFile.Shipped("digits.onnx"), samples);
