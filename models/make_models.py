@@ -156,17 +156,27 @@ PIXELS_IN = ("pixels", "Raw 8x8 digit image, row-major, pixel values 0..16 "
 LABEL_OUT = ("label", "Predicted digit 0..9 (ArgMax of probabilities).")
 PROBS_OUT = ("probabilities", "Softmax class probabilities for digits 0..9.")
 FEATURES_DOC = "32 ReLU hidden activations of the digits MLP."
+# The same three for digits_batch, whose first dim is the symbolic `batch`.
+PIXELS_BATCH_IN = ("pixels", "Raw 8x8 digit images, one per row, row-major, pixel values 0..16 "
+                   "(the graph scales by 1/16 itself).")
+LABEL_BATCH_OUT = ("label", "Predicted digit 0..9 per row (ArgMax of probabilities).")
+PROBS_BATCH_OUT = ("probabilities", "Softmax class probabilities for digits 0..9, per row.")
 
 
-def digits_graph(w, doc):
-    """The full classifier's graph (pixels -> label, probabilities) with weights `w`."""
+def digits_graph(w, doc, name="digits", batch=1, docs=(PIXELS_IN, LABEL_OUT, PROBS_OUT)):
+    """The full classifier's graph (pixels -> label, probabilities) with weights `w`.
+
+    `batch` is the first dim of every input and output: 1, or a dim_param name such as "batch".
+    Every node works row by row, so a batch of rows gives each row's single-row answer.
+    """
+    pixels_in, label_out, probs_out = docs
     enc_nodes, enc_inits = encoder_nodes(w)
     h_nodes, h_inits = head_nodes(w)
     return helper.make_graph(
-        enc_nodes + h_nodes, "digits",
-        [vi(PIXELS_IN[0], TensorProto.FLOAT, [1, 64], PIXELS_IN[1])],
-        [vi(LABEL_OUT[0], TensorProto.INT64, [1], LABEL_OUT[1]),
-         vi(PROBS_OUT[0], TensorProto.FLOAT, [1, 10], PROBS_OUT[1])],
+        enc_nodes + h_nodes, name,
+        [vi(pixels_in[0], TensorProto.FLOAT, [batch, 64], pixels_in[1])],
+        [vi(label_out[0], TensorProto.INT64, [batch], label_out[1]),
+         vi(probs_out[0], TensorProto.FLOAT, [batch, 10], probs_out[1])],
         initializer=enc_inits + h_inits,
         doc_string=doc)
 
@@ -227,7 +237,37 @@ def make_digits():
         out.writerow(["label"] + ["p%d" % i for i in range(64)])
         for row, target in zip(X_test[:50], y_test[:50]):
             out.writerow([int(target)] + [int(v) for v in row])
-    return accuracy
+    return accuracy, w, metadata
+
+
+def read_digits_samples(count):
+    """The first `count` rows of digits_samples.csv: (pixels float32 [count, 64], true labels)."""
+    with open(os.path.join(HERE, "digits_samples.csv"), newline="") as f:
+        rows = list(csv.reader(f))[1:count + 1]
+    labels = np.array([int(r[0]) for r in rows], dtype=np.int64)
+    pixels = np.array([[int(v) for v in r[1:]] for r in rows], dtype=np.float32)
+    return pixels, labels
+
+
+def make_digits_batch(w, metadata):
+    """digits with a symbolic `batch` dim: the same trained weights `w` (training happens once, in make_digits)."""
+    graph = digits_graph(w, "Scale 1/16 -> Dense(64->32) -> ReLU -> Dense(32->10) -> Softmax; ArgMax -> label, "
+                         "row by row over the batch.",
+                         name="digits_batch", batch="batch",
+                         docs=(PIXELS_BATCH_IN, LABEL_BATCH_OUT, PROBS_BATCH_OUT))
+    model = make_model(graph, "The digits classifier (same weights) over a batch of images: "
+                       "pixels [batch, 64] -> label [batch], probabilities [batch, 10].",
+                       metadata=metadata)
+    save_model(model, "digits_batch")
+    # Set 0: the first 5 rows of digits_samples.csv; set 1: its first row alone (digits' own test input).
+    pixels, _ = read_digits_samples(5)
+    for index, sample in enumerate([pixels, pixels[:1]]):
+        label, probs = digits_head(w, digits_encode(w, sample))
+        for r in range(len(sample)):  # row independence: each row alone gives the same answer
+            label_r, probs_r = digits_head(w, digits_encode(w, sample[r:r + 1]))
+            assert label_r[0] == label[r] and np.allclose(probs_r[0], probs[r], rtol=1e-5, atol=1e-7)
+        write_test_set("digits_batch", index, [("pixels", sample)],
+                       [("label", label), ("probabilities", probs)])
 
 
 # --------------------------------------------------------------------------- 2. types
@@ -442,6 +482,31 @@ def make_tiny():
     write_test_set("tiny", 0, [("x", x)], [("y", x + one)])
 
 
+def make_many_inputs_batch():
+    """Nine inputs along one batch dim (more than a request pins in one call): y = x0 + 2*x1 + ... + 9*x8, row by row."""
+    names = ["x%d" % i for i in range(9)]
+    nodes, inits, acc = [], [], None
+    for i, name in enumerate(names):
+        inits.append(tensor(np.float32(i + 1), "w%d" % i))
+        nodes.append(helper.make_node("Mul", [name, "w%d" % i], ["m%d" % i], name="scale%d" % i))
+        if acc is None:
+            acc = "m0"
+        else:
+            out = "y" if i == len(names) - 1 else "s%d" % i
+            nodes.append(helper.make_node("Add", [acc, "m%d" % i], [out], name="sum%d" % i))
+            acc = out
+    graph = helper.make_graph(
+        nodes, "many_inputs_batch",
+        [vi(name, TensorProto.FLOAT, ["batch", 2], "Two values per row.") for name in names],
+        [vi("y", TensorProto.FLOAT, ["batch", 2], "The weighted sum of the nine inputs.")],
+        initializer=inits,
+        doc_string="y = sum((i + 1) * x_i) over nine inputs.")
+    save_model(make_model(graph, "Nine inputs sharing a batch dim."), "many_inputs_batch")
+    xs = [np.arange(6, dtype=np.float32).reshape(3, 2) * (i + 1) / 4 for i in range(9)]
+    y = sum(np.float32(i + 1) * x for i, x in enumerate(xs)).astype(np.float32)
+    write_test_set("many_inputs_batch", 0, list(zip(names, xs)), [("y", y)])
+
+
 # --------------------------------------------------------------------------- 9. mlp_mid
 
 def dense_chain(x_name, weights, relu_last):
@@ -461,7 +526,18 @@ def dense_chain(x_name, weights, relu_last):
     return nodes, inits, cur
 
 
+def mlp_mid_forward(weights, x):
+    """numpy forward pass of mlp_mid's graph, row by row over x's first dim."""
+    h = x
+    for k, (W, b) in enumerate(weights):
+        h = (h @ W + b).astype(np.float32)
+        if k < len(weights) - 1:
+            h = np.maximum(h, np.float32(0))
+    return h
+
+
 def make_mlp_mid():
+    """Returns the weights and the test input, reused (not redrawn) by make_mlp_mid_batch."""
     rng = np.random.default_rng(2)
     sizes = [(256, 256), (256, 128), (128, 10)]
     weights = [((rng.standard_normal((i, o)) / np.sqrt(i)).astype(np.float32),
@@ -476,12 +552,28 @@ def make_mlp_mid():
     save_model(make_model(graph, "Mid-sized MLP (~400 KB of float32 weights) for load/run "
                           "benchmarks."), "mlp_mid")
     x = rng.standard_normal((1, 256)).astype(np.float32)
-    h = x
-    for k, (W, b) in enumerate(weights):
-        h = (h @ W + b).astype(np.float32)
-        if k < len(weights) - 1:
-            h = np.maximum(h, np.float32(0))
-    write_test_set("mlp_mid", 0, [("x", x)], [("logits", h)])
+    write_test_set("mlp_mid", 0, [("x", x)], [("logits", mlp_mid_forward(weights, x))])
+    return weights, x
+
+
+def make_mlp_mid_batch(weights, x1):
+    """mlp_mid with a symbolic `batch` dim: the same weights (and, for batch 1, the same test input)."""
+    nodes, inits, _ = dense_chain("x", weights, relu_last=False)
+    graph = helper.make_graph(
+        nodes, "mlp_mid_batch",
+        [vi("x", TensorProto.FLOAT, ["batch", 256], "A batch of rows of 256 input features.")],
+        [vi("logits", TensorProto.FLOAT, ["batch", 10], "Raw class scores per row.")],
+        initializer=inits,
+        doc_string="Dense(256->256) ReLU -> Dense(256->128) ReLU -> Dense(128->10), row by row.")
+    save_model(make_model(graph, "mlp_mid (same weights) over a batch of rows, for batched "
+                          "load/run benchmarks."), "mlp_mid_batch")
+    # Set 0: batch 1, mlp_mid's own test input; set 1: batch 5 from seed 5.
+    x5 = np.random.default_rng(5).standard_normal((5, 256)).astype(np.float32)
+    for index, x in enumerate([x1, x5]):
+        logits = mlp_mid_forward(weights, x)
+        for r in range(len(x)):  # row independence
+            assert np.allclose(mlp_mid_forward(weights, x[r:r + 1])[0], logits[r], rtol=1e-5, atol=1e-6)
+        write_test_set("mlp_mid_batch", index, [("x", x)], [("logits", logits)])
 
 
 # --------------------------------------------------------------------------- 10. big_input
@@ -521,18 +613,33 @@ def make_two_outputs():
 
 # --------------------------------------------------------------------------- 12. compute_bound
 
-def make_compute_bound():
-    rng = np.random.default_rng(3)
-    weights = [(rng.standard_normal((256, 256)) / np.sqrt(256)).astype(np.float32)
-               for _ in range(4)]
+def compute_bound_nodes(weights, axis):
+    """4 x (MatMul + Relu) from x, then y = ReduceSum over `axis` (opset 13+: axes is an input)."""
     nodes, inits, cur = [], [], "x"
     for k, W in enumerate(weights):
         inits.append(tensor(W, "W%d" % k))
         nodes.append(helper.make_node("MatMul", [cur, "W%d" % k], ["mm%d" % k], name="matmul%d" % k))
         nodes.append(helper.make_node("Relu", ["mm%d" % k], ["act%d" % k], name="relu%d" % k))
         cur = "act%d" % k
-    inits.append(tensor(np.array([1], dtype=np.int64), "axes"))
+    inits.append(tensor(np.array([axis], dtype=np.int64), "axes"))
     nodes.append(helper.make_node("ReduceSum", [cur, "axes"], ["y"], name="row_sum", keepdims=0))
+    return nodes, inits
+
+
+def compute_bound_forward(weights, x):
+    """numpy forward pass: MatMul (broadcast over any leading dims) + Relu, then sum over the last axis."""
+    h = x
+    for W in weights:
+        h = np.maximum(h @ W, np.float32(0)).astype(np.float32)
+    return h.sum(axis=-1).astype(np.float32)
+
+
+def make_compute_bound():
+    """Returns the weights and the test input, reused (not redrawn) by make_compute_bound_batch."""
+    rng = np.random.default_rng(3)
+    weights = [(rng.standard_normal((256, 256)) / np.sqrt(256)).astype(np.float32)
+               for _ in range(4)]
+    nodes, inits = compute_bound_nodes(weights, axis=1)
     graph = helper.make_graph(
         nodes, "compute_bound",
         [vi("x", TensorProto.FLOAT, [256, 256], "A 256x256 matrix.")],
@@ -542,10 +649,29 @@ def make_compute_bound():
     save_model(make_model(graph, "Compute-heavy model (~67 MFLOP per run, ~1 MB of weights) "
                           "for run-time benchmarks."), "compute_bound")
     x = np.random.default_rng(4).standard_normal((256, 256)).astype(np.float32)
-    h = x
-    for W in weights:
-        h = np.maximum(h @ W, np.float32(0)).astype(np.float32)
-    write_test_set("compute_bound", 0, [("x", x)], [("y", h.sum(axis=1).astype(np.float32))])
+    write_test_set("compute_bound", 0, [("x", x)], [("y", compute_bound_forward(weights, x))])
+    return weights, x
+
+
+def make_compute_bound_batch(weights, x1):
+    """compute_bound with a symbolic `batch` dim: x [batch, 256, 256], each item one matrix, same weights."""
+    nodes, inits = compute_bound_nodes(weights, axis=2)
+    graph = helper.make_graph(
+        nodes, "compute_bound_batch",
+        [vi("x", TensorProto.FLOAT, ["batch", 256, 256], "A batch of 256x256 matrices.")],
+        [vi("y", TensorProto.FLOAT, ["batch", 256],
+            "Row sums of each matrix after 4 MatMul+ReLU layers.")],
+        initializer=inits,
+        doc_string="4 x (MatMul 256x256, broadcast over batch -> Relu) -> ReduceSum(axes=[2], keepdims=0).")
+    save_model(make_model(graph, "compute_bound (same weights) over a batch of matrices "
+                          "(~67 MFLOP per item), for batched run-time benchmarks."), "compute_bound_batch")
+    # Set 0: batch 1, compute_bound's own test input; set 1: batch 2 from seed 6.
+    x2 = np.random.default_rng(6).standard_normal((2, 256, 256)).astype(np.float32)
+    for index, x in enumerate([x1[np.newaxis], x2]):
+        y = compute_bound_forward(weights, x)
+        for r in range(len(x)):  # item independence
+            assert np.allclose(compute_bound_forward(weights, x[r]), y[r], rtol=1e-5, atol=1e-4)
+        write_test_set("compute_bound_batch", index, [("x", x)], [("y", y)])
 
 
 # --------------------------------------------------------------------------- 13. float8_casts
@@ -638,11 +764,20 @@ def make_digits_v2():
     write_test_set("digits_v2", 0, [("pixels", sample)], [("label", label), ("probabilities", probs)])
     print("digits_v2: held-out accuracy %s" % accuracy)
 
+    # The same retrained weights with a symbolic batch dim: a second version of digits_batch to swap in while batching.
+    graph = digits_graph(w, "digits_batch's graph with weights trained from another seed.",
+                         name="digits_batch", batch="batch",
+                         docs=(PIXELS_BATCH_IN, LABEL_BATCH_OUT, PROBS_BATCH_OUT))
+    model = make_model(graph, "digits_batch retrained from other initial weights (a second version of the same model).",
+                       metadata=[("labels", DIGIT_LABELS), ("dataset", DIGIT_DATASET), ("accuracy", accuracy)])
+    save_model(model, "digits_batch_v2")
+
 
 # --------------------------------------------------------------------------- main
 
 def main():
-    accuracy = make_digits()
+    accuracy, digits_weights, digits_metadata = make_digits()  # trains the MLP (once)
+    make_digits_batch(digits_weights, digits_metadata)
     make_types()
     make_dynamic_batch()
     make_nonzero()
@@ -650,10 +785,11 @@ def main():
     make_legacy_initializer_inputs()
     make_sequence_output()
     make_tiny()
-    make_mlp_mid()
+    make_many_inputs_batch()
+    make_mlp_mid_batch(*make_mlp_mid())
     make_big_input()
     make_two_outputs()
-    make_compute_bound()
+    make_compute_bound_batch(*make_compute_bound())
     make_float8_casts()
     make_passthrough()
     make_duplicate_output()

@@ -13,6 +13,7 @@ namespace ModelSdk.Generators
         public const string InvalidClassName = "MSDK0005";
         public const string InvalidNamespace = "MSDK0006";
         public const string ViewEscapesToDelegate = "MSDK0007";
+        public const string NotBatchable = "MSDK0008";
     }
 
     /// <summary>The diagnostics the generator reports; ids are listed in AnalyzerReleases.Shipped.md.</summary>
@@ -69,6 +70,15 @@ namespace ModelSdk.Generators
             DiagnosticSeverity.Error,
             isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor NotBatchable = new DiagnosticDescriptor(
+            DiagnosticIds.NotBatchable,
+            "The BatchDim of an OnnxModel item can't batch the model",
+            "BatchDim '{1}' of the ONNX model '{0}' can't batch it: {2}; no Batcher was generated",
+            Category,
+            DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "A dynamic batcher needs every input and output to be a tensor whose first dim is the batch dim (a symbolic dim, named by BatchDim), used nowhere else in its shape; inputs need fixed item dims and numeric elements. Without BatchDim the generator looks for such a dim itself and generates no batcher when there is none.");
+
         /// <summary>Reported by <see cref="Analyzers.SynchronousViewAnalyzer"/>, not by the generator.</summary>
         public static readonly DiagnosticDescriptor ViewEscapesToDelegate = new DiagnosticDescriptor(
             DiagnosticIds.ViewEscapesToDelegate,
@@ -90,6 +100,7 @@ namespace ModelSdk.Generators
             DiagnosticIds.UnsupportedType => UnsupportedType,
             DiagnosticIds.DuplicateClassName => DuplicateClassName,
             DiagnosticIds.InvalidClassName => InvalidClassName,
+            DiagnosticIds.NotBatchable => NotBatchable,
             _ => InvalidNamespace,
         };
 

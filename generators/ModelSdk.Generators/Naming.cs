@@ -12,7 +12,7 @@ namespace ModelSdk.Generators
         private static readonly HashSet<string> ReservedClassNames = new HashSet<string>(System.StringComparer.Ordinal)
         {
             "Inputs", "Outputs", "Result", "Request", "Queue", "ModelSignature", "DefaultModelPath",
-            "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue",
+            "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue", "Batcher", "ItemResult", "CreateBatcher",
         };
 
         public static GenerationUnit Resolve(ParsedModel parsed)
@@ -29,7 +29,13 @@ namespace ModelSdk.Generators
             ModelClass? model = null;
             if (parsed.Spec != null && className != null && ns != null)
             {
-                model = new ModelClass(request, parsed.Spec, className, ns);
+                string? batchDim = BatchAnalysis.Find(parsed.Spec, request.BatchDim, out string? batchProblem);
+                if (batchProblem != null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NotBatchable, request.ModelPath, request.FileName, request.BatchDim!, batchProblem));
+                }
+
+                model = new ModelClass(request, parsed.Spec, className, ns, batchDim);
                 ReportUnsupportedTypes(model, diagnostics);
             }
 

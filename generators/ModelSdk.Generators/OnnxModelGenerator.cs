@@ -80,6 +80,7 @@ namespace ModelSdk.Generators
                 Get(itemOptions, "ModelSdkClassName"),
                 Get(itemOptions, "ModelSdkNamespace"),
                 rootNamespace ?? string.Empty,
+                Get(itemOptions, "ModelSdkBatchDim"),
                 stamp);
         }
 

@@ -2,6 +2,7 @@ using System.Threading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using ModelSdk;
 using ModelSdk.Hosting;
 using WebApi;
 
@@ -10,6 +11,12 @@ WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 // One Digits for the whole app, loaded and checked at start, reloaded in place when models/digits.onnx changes.
 builder.Services.AddOnnxModel<Digits>(builder.Configuration.GetSection("Models:Digits"));
 builder.Services.AddHealthChecks().AddOnnxModelCheck<Digits>();
+
+// The same classifier over a batch dim, behind a dynamic batcher: concurrent requests share batched runs
+// (Models:DigitsBatch:Batching says how many items a run takes and how long a request may wait for others).
+builder.Services.AddOnnxModel<DigitsBatch>(builder.Configuration.GetSection("Models:DigitsBatch"));
+builder.Services.AddOnnxModelBatcher<DigitsBatch.Batcher>();
+builder.Services.AddHealthChecks().AddOnnxModelCheck<DigitsBatch>();
 
 WebApplication app = builder.Build();
 
@@ -26,6 +33,27 @@ app.MapPost("/predict", (float[] pixels, Digits model) =>
     long label = result.Label[0];
     float[] probabilities = result.Probabilities.ToArray();
     return Results.Ok(new Prediction(label, probabilities[label], probabilities));
+});
+
+// The same answer through the batcher: each request awaits its own row of a batched run, and owns its result.
+app.MapPost("/predict/batched", async (float[] pixels, DigitsBatch.Batcher batcher, CancellationToken ct) =>
+{
+    if (pixels.Length != DigitsBatch.Inputs.Pixels.Dim1)
+    {
+        return Results.BadRequest(new { error = $"Send {DigitsBatch.Inputs.Pixels.Dim1} pixels (an 8x8 image, row-major, values 0..16); got {pixels.Length}." });
+    }
+
+    try
+    {
+        using DigitsBatch.ItemResult result = await batcher.RunAsync(pixels, ct);
+        long label = result.Label[0];
+        float[] probabilities = result.Probabilities.ToArray();
+        return Results.Ok(new Prediction(label, probabilities[label], probabilities));
+    }
+    catch (BatchQueueFullException)
+    {
+        return Results.Problem("Too many requests are waiting for the model; retry shortly.", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 });
 
 // Healthy, Degraded (a new file failed to load; the previous version still serves) or Unhealthy.

@@ -52,6 +52,12 @@ namespace ModelSdk.Hosting
         /// <summary>How long stopping the host waits for runs in flight before the model is disposed. Default 30 s.</summary>
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>
+        /// How the model's dynamic batcher batches (its <c>Batching</c> section: MaxBatchSize, MaxDelay, PreferredBatchSizes,
+        /// MaxQueueLength, QueueFullMode, Jobs), for a batcher registered with <c>AddOnnxModelBatcher</c>.
+        /// </summary>
+        public BatchingOptions Batching { get; set; } = new BatchingOptions();
+
         /// <summary>The runtime options these settings make: a copy, with slow runs also logged when <see cref="ModelOptions.SlowRunThreshold"/> is set.</summary>
         internal ModelOptions ToModelOptions(Action<CompiledModel, TimeSpan>? logSlowRun) => new ModelOptions(this)
         {

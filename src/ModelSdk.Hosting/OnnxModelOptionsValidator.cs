@@ -23,6 +23,12 @@ namespace ModelSdk.Hosting
             .Select(p => p.Name)
             .ToArray();
 
+        /// <summary>The settings of the Batching section (all of BatchingOptions' public properties).</summary>
+        private static readonly string[] BatchingSettings = typeof(BatchingOptions)
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Select(p => p.Name)
+            .ToArray();
+
         private readonly ModelRegistration<TModel> _registration;
 
         public OnnxModelOptionsValidator(ModelRegistration<TModel> registration) => _registration = registration;
@@ -44,7 +50,26 @@ namespace ModelSdk.Hosting
                     {
                         failures.Add(model + child.Path + " is not a setting (settings: " + string.Join(", ", BindableSettings) + ").");
                     }
+                    else if (string.Equals(child.Key, nameof(OnnxModelOptions.Batching), StringComparison.OrdinalIgnoreCase))
+                    {
+                        foreach (IConfigurationSection batching in child.GetChildren())
+                        {
+                            if (!BatchingSettings.Contains(batching.Key, StringComparer.OrdinalIgnoreCase))
+                            {
+                                failures.Add(model + batching.Path + " is not a batching setting (settings: " + string.Join(", ", BatchingSettings) + ").");
+                            }
+                        }
+                    }
                 }
+            }
+
+            try
+            {
+                options.Batching.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                failures.Add(model + _registration.Describe(nameof(OnnxModelOptions.Batching) + ":" + (e.ParamName ?? "?")) + ": " + FirstLine(e.Message));
             }
 
             try

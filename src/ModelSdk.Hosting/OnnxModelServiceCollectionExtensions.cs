@@ -60,6 +60,29 @@ namespace Microsoft.Extensions.DependencyInjection
             return services;
         }
 
+        /// <summary>
+        /// Serves the dynamic batcher <typeparamref name="TBatcher"/> (a generated <c>Model.Batcher</c>, e.g. <c>DigitsBatch.Batcher</c>)
+        /// over its registered model: one for the whole app, with the model's <c>Batching</c> settings, following the model's
+        /// reloads (each batch runs the version loaded when it starts), disposed when the app stops. Register the model
+        /// with <c>AddOnnxModel</c> too.
+        /// </summary>
+        /// <typeparam name="TBatcher">The generated batcher class.</typeparam>
+        /// <param name="services">The app's services.</param>
+        public static IServiceCollection AddOnnxModelBatcher<TBatcher>(this IServiceCollection services)
+            where TBatcher : ModelBatcher, IModelBatcher<TBatcher>
+        {
+            ArgumentNullException.ThrowIfNull(services);
+            services.TryAddSingleton<TBatcher>(static sp =>
+            {
+                Type modelType = TBatcher.ModelType;
+                var model = sp.GetService(modelType) as CompiledModel ?? throw new InvalidOperationException(
+                    $"{typeof(TBatcher).FullName} batches {modelType.Name}, which is not registered: call services.AddOnnxModel<{modelType.Name}>(...) too.");
+                BatchingOptions batching = sp.GetRequiredService<IOptionsMonitor<OnnxModelOptions>>().Get(modelType.FullName ?? modelType.Name).Batching;
+                return TBatcher.Create(model, batching);
+            });
+            return services;
+        }
+
         /// <summary>The name of <typeparamref name="TModel"/>'s <see cref="OnnxModelOptions"/>, for <c>IOptionsMonitor&lt;OnnxModelOptions&gt;.Get(name)</c> or further <c>Configure</c> calls.</summary>
         /// <typeparam name="TModel">The generated model class.</typeparam>
         public static string OptionsName<TModel>()

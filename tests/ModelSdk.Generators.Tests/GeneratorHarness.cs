@@ -14,7 +14,7 @@ using ModelSdk.Generators;
 namespace ModelSdk.Generators.Tests
 {
     /// <summary>One OnnxModel item as the build would pass it: a manifest file plus item metadata.</summary>
-    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1")
+    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1", string? BatchDim = null)
     {
         public string ManifestPath => "/obj/modelsdk/" + Path.GetFileName(ModelPath) + "." + ModelPath.GetHashCode().ToString("x") + OnnxModelGenerator.ManifestExtension;
     }
@@ -122,6 +122,7 @@ namespace ModelSdk.Generators.Tests
                         ["build_metadata.AdditionalFiles.ModelSdkClassName"] = i.ClassName ?? string.Empty,
                         ["build_metadata.AdditionalFiles.ModelSdkNamespace"] = i.Namespace ?? string.Empty,
                         ["build_metadata.AdditionalFiles.ModelSdkOutputPath"] = Path.GetFileName(i.ModelPath),
+                        ["build_metadata.AdditionalFiles.ModelSdkBatchDim"] = i.BatchDim ?? string.Empty,
                     }));
             }
 

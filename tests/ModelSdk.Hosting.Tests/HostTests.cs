@@ -122,6 +122,8 @@ namespace ModelSdk.Hosting.Tests
         [InlineData("IntraOpNumThreads", "-2", "Models:Digits:IntraOpNumThreads: IntraOpNumThreads can't be negative")]
         [InlineData("MaxIdleRequests", "-1", "Models:Digits:MaxIdleRequests: MaxIdleRequests can't be negative")]
         [InlineData("ReloadDebounce", "-00:00:01", "Models:Digits:ReloadDebounce is -00:00:01; it can't be negative")]
+        [InlineData("Batching:MaxBatchSize", "0", "Models:Digits:Batching:MaxBatchSize: BatchingOptions.MaxBatchSize must be between 1 and 65536")]
+        [InlineData("Batching:MaxDelays", "00:00:00.001", "Models:Digits:Batching:MaxDelays is not a batching setting")]
         [InlineData("GraphOptimizationLevel", "7", "Models:Digits:GraphOptimizationLevel: GraphOptimizationLevel takes ORT_DISABLE_ALL")]
         public void A_bad_setting_stops_the_start_with_a_message_naming_the_model_and_the_setting(string key, string value, string expected)
         {

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Threading.Tasks;
 using Microsoft.AspNetCore.Mvc.Testing;
 using ModelSdk.TestSupport;
 using Xunit;
@@ -37,6 +38,24 @@ namespace ModelSdk.Hosting.Tests
                 }
 
                 Assert.Equal(49, right); // as the QuickStart: 49 of the 50 held-out digits
+
+                // The batched endpoint, all samples at once: the same answers as the direct one.
+                Prediction[] direct = await Task.WhenAll(samples.Select(async s =>
+                    (await (await client.PostAsJsonAsync("/predict", s.Pixels)).Content.ReadFromJsonAsync<Prediction>(JsonSerializerOptions.Web))!));
+                Prediction[] batched = await Task.WhenAll(samples.Select(async s =>
+                {
+                    using HttpResponseMessage response = await client.PostAsJsonAsync("/predict/batched", s.Pixels);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    return (await response.Content.ReadFromJsonAsync<Prediction>(JsonSerializerOptions.Web))!;
+                }));
+                for (int i = 0; i < samples.Count; i++)
+                {
+                    Assert.Equal(direct[i].Label, batched[i].Label);
+                    Assert.Equal(direct[i].Probabilities, batched[i].Probabilities);
+                }
+
+                using HttpResponseMessage badBatched = await client.PostAsJsonAsync("/predict/batched", new float[] { 1, 2 });
+                Assert.Equal(HttpStatusCode.BadRequest, badBatched.StatusCode);
 
                 using HttpResponseMessage bad = await client.PostAsJsonAsync("/predict", new float[] { 1, 2 });
                 Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

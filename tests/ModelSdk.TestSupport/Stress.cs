@@ -44,6 +44,23 @@ namespace ModelSdk.TestSupport
             task.GetAwaiter().GetResult();
         }
 
+        /// <summary>Polls <paramref name="condition"/> until it holds (true) or <paramref name="limit"/> passes (false).</summary>
+        public static bool WaitFor(Func<bool> condition, TimeSpan limit)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!condition())
+            {
+                if (clock.Elapsed > limit)
+                {
+                    return false;
+                }
+
+                Thread.Sleep(5);
+            }
+
+            return true;
+        }
+
         /// <summary>Full blocking GCs with finalizers run, the last one aggressive (memory given back to the OS where it can be).</summary>
         public static void FullGc()
         {

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelSdk.TestSupport;
 using Xunit;
 
 namespace ModelSdk.Tests
@@ -277,6 +278,30 @@ namespace ModelSdk.Tests
             {
                 Assert.Equal(expected[5], y, 3);
             }
+        }
+
+        [Fact]
+        public void Many_concurrent_RunAsync_callers_leave_no_backlog_of_idle_thread_pool_work()
+        {
+            // Each run queued while no thread polled used to queue one more scheduler work item; under load tens of
+            // thousands piled up, and each spun 20 us on a thread-pool thread before finding nothing to do: after the
+            // load, everything else queued to the pool (a batcher's jobs, ASP.NET Core's requests) waited behind them.
+            using MlpMid model = MlpMid.Load(SingleThread);
+            float[] x = new float[MlpMid.Inputs.X.ElementCount];
+            int backlog = 0;
+            Stress.Bounded(async () =>
+            {
+                var clock = Stopwatch.StartNew();
+                await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+                {
+                    while (clock.ElapsedMilliseconds < 500)
+                    {
+                        using MlpMid.OwnedResult r = await model.RunAsync(x).ConfigureAwait(false);
+                    }
+                })));
+                backlog = (int)ThreadPool.PendingWorkItemCount;
+            }, TimeSpan.FromSeconds(60));
+            Assert.True(backlog < 500, $"{backlog} work items were still queued on the thread pool when the callers were done");
         }
 
         [Fact]

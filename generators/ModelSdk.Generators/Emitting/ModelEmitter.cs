@@ -43,6 +43,7 @@ namespace ModelSdk.Generators.Emitting
             WriteRequest(w, plan);
             WriteQueue(w, plan);
             WriteResult(w, plan);
+            WriteBatcher(w, plan);
 
             w.Close();
             if (hasNamespace)
@@ -124,6 +125,15 @@ namespace ModelSdk.Generators.Emitting
                 ? ElementTypes.OnnxName(value.Type.ElementType) + " " + ModelPlan.ShapeText(value.Type)
                 : value.Type.Display;
             return "<c>" + CSharpText.XmlInline(value.Name) + "</c> " + CSharpText.XmlInline(type);
+        }
+
+        /// <summary>e.g. <c>scores</c> float [4]: one item's row of [batch, 4]</summary>
+        private static string DescribeItem(ValueSpec value, string batchDim)
+        {
+            TypeSpec type = value.Type;
+            var item = new TypeSpec(type.Kind, type.ElementType, type.HasShape, new EquatableArray<DimSpec>(type.Dims.Skip(1).ToArray()), type.Display);
+            return "<c>" + CSharpText.XmlInline(value.Name) + "</c> " + CSharpText.XmlInline(ElementTypes.OnnxName(type.ElementType) + " " + ModelPlan.ShapeText(item)) +
+                   ": one item, a row of " + CSharpText.XmlInline(ModelPlan.ShapeText(type)) + " along <c>" + CSharpText.XmlInline(batchDim) + "</c>";
         }
 
         private static void WriteSignature(CodeWriter w, ModelPlan plan)
@@ -623,12 +633,12 @@ namespace ModelSdk.Generators.Emitting
             w.Close();
         }
 
-        private static void WriteOutputProperties(CodeWriter w, ModelPlan plan, string viewType, string getter, string lifetime, bool serializable)
+        private static void WriteOutputProperties(CodeWriter w, ModelPlan plan, string viewType, string getter, string lifetime, bool serializable, bool item = false)
         {
             foreach (OutputPlan output in plan.Outputs)
             {
                 w.Line();
-                var lines = new List<string> { "Output " + Describe(output.Value) + "." };
+                var lines = new List<string> { "Output " + (item ? DescribeItem(output.Value, plan.BatchDim!) : Describe(output.Value)) + "." };
                 if (!string.IsNullOrWhiteSpace(output.Value.DocString))
                 {
                     lines.Add("<para>");
@@ -655,6 +665,92 @@ namespace ModelSdk.Generators.Emitting
                 w.Line("public " + Rt + viewType + "<" + output.CSharpType + "> " + output.PropertyName +
                        " => " + getter + "<" + output.CSharpType + ">(" + index + ");");
             }
+        }
+
+        private static void WriteBatcher(CodeWriter w, ModelPlan plan)
+        {
+            if (plan.BatchDim is null)
+            {
+                return;
+            }
+
+            string className = plan.Model.ClassName;
+            string dim = CSharpText.XmlInline(plan.BatchDim);
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Creates a dynamic batcher: concurrent single-item <c>RunAsync</c> calls run together, as one batch along dim <c>" + dim + "</c>, and each");
+            w.Line("/// caller gets its own item's rows. A batch starts when <c>MaxBatchSize</c> items wait or the oldest has waited <c>MaxDelay</c> (zero by default: only what is already waiting).");
+            w.Line("/// </summary>");
+            w.Line("/// <param name=\"options\">Batch size, delay, jobs and queue length; null for defaults.</param>");
+            if (plan.HasOutputSelection)
+            {
+                w.Line("/// <param name=\"outputs\">The outputs each batch produces; the others are not computed (unless needed) nor copied.</param>");
+            }
+
+            w.Line("/// <returns>A new batcher; dispose it when done (items still waiting then fail with ObjectDisposedException).</returns>");
+            w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">An option is out of range.</exception>");
+            w.Line(plan.HasOutputSelection
+                ? "public Batcher CreateBatcher(" + Rt + "BatchingOptions? options = null, Outputs outputs = Outputs.All) => new Batcher(this, options, (ulong)outputs);"
+                : "public Batcher CreateBatcher(" + Rt + "BatchingOptions? options = null) => new Batcher(this, options, 0);");
+            w.Line();
+
+            w.Line("/// <summary>A dynamic batcher of <see cref=\"" + className + "\"/> along <c>" + dim + "</c> (see <see cref=\"" + className + ".CreateBatcher\"/>): call <c>RunAsync</c> with one item from many tasks at once.</summary>");
+            w.Open("public sealed class Batcher : " + Rt + "ModelBatcher, " + Rt + "IModelBatcher<Batcher>");
+            w.Line("internal Batcher(" + className + " model, " + Rt + "BatchingOptions? options, ulong outputs)");
+            w.Line("    : base(model, " + CSharpText.Literal(plan.BatchDim) + ", options, outputs)");
+            w.Line("{");
+            w.Line("}");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("static global::System.Type " + Rt + "IModelBatcher<Batcher>.ModelType => typeof(" + className + ");");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("static Batcher " + Rt + "IModelBatcher<Batcher>.Create(" + Rt + "CompiledModel model, " + Rt + "BatchingOptions? options) => new Batcher((" + className + ")model, options, 0);");
+            w.Line();
+            w.Line("/// <summary>Runs one item in the next batch; the task completes with the item's outputs once its batch has run.</summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// The inputs are read when the batch starts (copied once into the batch): don't change them until the task completes.");
+            w.Line("/// Cancelling before the batch starts removes the item; after, the task ends as cancelled at once and the item's rows are dropped.");
+            w.Line("/// </remarks>");
+            foreach (InputPlan input in plan.Inputs)
+            {
+                var lines = new List<string> { "Input " + DescribeItem(input.Value, plan.BatchDim) + "." };
+                if (!string.IsNullOrWhiteSpace(input.Value.DocString))
+                {
+                    lines.AddRange(CSharpText.XmlLines(input.Value.DocString!, 1000));
+                }
+
+                w.Doc("param", lines, " name=\"" + Bare(input.ParameterName) + "\"");
+            }
+
+            w.Line("/// <param name=\"cancellationToken\">Removes the item while it waits; ends the call at once after.</param>");
+            w.Line("/// <returns>The item's outputs, owned by the result.</returns>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">An input's length does not match one item.</exception>");
+            w.Line("/// <exception cref=\"" + Rt + "BatchQueueFullException\">The queue is full and <c>QueueFullMode</c> is Reject.</exception>");
+            string parameters = string.Join(", ", plan.Inputs.Select(i => "global::System.ReadOnlyMemory<" + i.CSharpType + "> " + i.ParameterName)
+                .Concat(new[] { "global::System.Threading.CancellationToken cancellationToken = default" }));
+            w.Open("public global::System.Threading.Tasks.ValueTask<ItemResult> RunAsync(" + parameters + ")");
+            w.Line(Rt + "BatchItem item = NewItem();");
+            foreach (InputPlan input in plan.Inputs)
+            {
+                w.Line("SetInput(item, " + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+            }
+
+            w.Line("return Enqueue(item, new ItemResult(), cancellationToken);");
+            w.Close();
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>");
+            w.Line("/// The outputs of one item of a batched run (<see cref=\"Batcher.RunAsync\"/>): this item's rows, copied out of the batch and owned");
+            w.Line("/// by this object, with the batch dim left out of each shape. Keep it, store it or serialize it; dispose it when done (or drop it).");
+            w.Line("/// </summary>");
+            w.Open("public sealed class ItemResult : " + Rt + "OwnedRunResult<ItemResult>");
+            w.Line("internal ItemResult()");
+            w.Line("{");
+            w.Line("}");
+            WriteOutputProperties(w, plan, "OutputTensor", "GetOutput", "Valid until this result is disposed.", serializable: true, item: true);
+            w.Close();
         }
 
         private static string Bare(string identifier) => identifier.TrimStart('@');

@@ -74,7 +74,7 @@ namespace ModelSdk.Generators.Emitting
         // Members of the generated Result and OwnedResult types (and their bases, and object) that an output property must not shadow.
         private static readonly string[] ReservedResultMembers =
         {
-            "Result", "OwnedResult", "ModelSignature", "Dispose", "ToOwned", "GetOutput",
+            "Result", "OwnedResult", "ItemResult", "Batcher", "ModelSignature", "Dispose", "ToOwned", "GetOutput",
             "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
 
             // Members of the generated Outputs flags enum.
@@ -87,7 +87,7 @@ namespace ModelSdk.Generators.Emitting
         // Locals and members the generated Run body uses, which parameters must not collide with.
         private static readonly string[] ReservedParameterNames =
         {
-            "request", "job", "s_signature", "outputs", "userdata", "cancellationToken", "destination", "symbols",
+            "request", "job", "s_signature", "outputs", "userdata", "cancellationToken", "destination", "symbols", "item",
         };
 
         private ModelPlan(ModelClass model, List<InputPlan> inputs, List<OutputPlan> outputs, List<SymbolPlan> symbols)
@@ -105,6 +105,9 @@ namespace ModelSdk.Generators.Emitting
         public IReadOnlyList<OutputPlan> Outputs { get; }
 
         public IReadOnlyList<SymbolPlan> Symbols { get; }
+
+        /// <summary>The dim a generated Batcher batches along; null when the model can't be batched.</summary>
+        public string? BatchDim => Model.BatchDim;
 
         /// <summary>Output selection is a ulong flags enum: one bit per output.</summary>
         public bool HasOutputSelection => Outputs.Count <= 63;

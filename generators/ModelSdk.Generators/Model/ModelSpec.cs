@@ -13,6 +13,7 @@ namespace ModelSdk.Generators.Model
         string? ClassName,
         string? Namespace,
         string RootNamespace,
+        string? BatchDim,
         string Stamp);
 
     /// <summary>The kind of value an ONNX graph input or output carries (TypeProto's oneof).</summary>
@@ -72,8 +73,8 @@ namespace ModelSdk.Generators.Model
     /// <summary>The result of reading one model file: a spec, or the error that prevented it.</summary>
     internal sealed record ParsedModel(ModelRequest Request, ModelSpec? Spec, DiagnosticInfo? Error);
 
-    /// <summary>A model ready to emit: its spec plus the C# names chosen for it.</summary>
-    internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace)
+    /// <summary>A model ready to emit: its spec plus the C# names chosen for it, and its batch dim if it can be batched.</summary>
+    internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace, string? BatchDim)
     {
         public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;
     }

@@ -17,6 +17,8 @@ namespace ModelSdk
     /// <item><term><c>modelsdk.run.duration</c></term><description>histogram of run durations, in seconds</description></item>
     /// <item><term><c>modelsdk.runs.in_flight</c></term><description>gauge of runs in progress</description></item>
     /// <item><term><c>modelsdk.requests.held</c></term><description>gauge of requests with native state the model holds</description></item>
+    /// <item><term><c>modelsdk.batch.size</c></term><description>histogram of the items in each batched run of a dynamic batcher (<c>{item}</c>)</description></item>
+    /// <item><term><c>modelsdk.batch.rejected</c></term><description>counter of items a full batcher queue rejected</description></item>
     /// <item><term><c>modelsdk.reloads</c></term><description>counter of reloads, tagged <c>modelsdk.reload.outcome</c>: <c>success</c>, <c>unchanged</c> or <c>failure</c></description></item>
     /// </list>
     /// With no listener, a run pays one check of a flag.
@@ -34,6 +36,8 @@ namespace ModelSdk
         private static readonly Counter<long> Failures = Meter.CreateCounter<long>("modelsdk.run.failures", "{run}", "Runs of a model that failed, by error type.");
         private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("modelsdk.run.duration", "s", "How long runs of a model took, from start to end.");
         private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("modelsdk.reloads", "{reload}", "Reloads of a model, by outcome.");
+        private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("modelsdk.batch.size", "{item}", "Items in each batched run of a dynamic batcher.");
+        private static readonly Counter<long> BatchRejected = Meter.CreateCounter<long>("modelsdk.batch.rejected", "{item}", "Items a dynamic batcher rejected because its queue was full.");
         private static readonly List<WeakReference<CompiledModel>> Models = new List<WeakReference<CompiledModel>>();
 
         static ModelMetrics()
@@ -76,6 +80,17 @@ namespace ModelSdk
                 Failures.Add(1, tag, new KeyValuePair<string, object?>("error.type", error.GetType().FullName));
             }
         }
+
+        internal static void BatchRan(CompiledModel model, int items)
+        {
+            if (BatchSize.Enabled)
+            {
+                BatchSize.Record(items, new KeyValuePair<string, object?>(ModelTag, model.Signature.ModelName));
+            }
+        }
+
+        internal static void BatchItemRejected(CompiledModel model) =>
+            BatchRejected.Add(1, new KeyValuePair<string, object?>(ModelTag, model.Signature.ModelName));
 
         internal static void Reloaded(CompiledModel model, string outcome) =>
             Reloads.Add(1, new KeyValuePair<string, object?>(ModelTag, model.Signature.ModelName), new KeyValuePair<string, object?>("modelsdk.reload.outcome", outcome));

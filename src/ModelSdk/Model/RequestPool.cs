@@ -247,7 +247,11 @@ namespace ModelSdk
                 if (!_disposed && request.LoadedVersion == _model.CurrentVersion)
                 {
                     request.Used = true;
-                    _idle.Add(request);
+                    if (!_idle.Contains(request)) // returned twice (a failed staging already gave it back): once in the list
+                    {
+                        _idle.Add(request);
+                    }
+
                     EnsureTrimmerLocked();
                     return;
                 }

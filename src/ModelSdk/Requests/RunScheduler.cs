@@ -19,14 +19,26 @@ namespace ModelSdk
         private readonly ConcurrentQueue<IThreadPoolWorkItem> _pending = new ConcurrentQueue<IThreadPoolWorkItem>();
 
         // Threads polling right now. A thread running a job (whose completion may run the caller's code, which
-        // may wait for another run) does not count: a new run then gets a thread of its own.
+        // may wait for another run) does not count: a run left pending then gets a thread of its own.
         private int _pollers;
+
+        // 1 while a thread has been asked for and has not started yet: at most one such request at a time (one per
+        // run queued meanwhile piled up tens of thousands under load, each spinning on a thread-pool thread for nothing).
+        private int _requested;
 
         /// <summary>Queues a run; a polling thread takes it, or a thread-pool thread is asked for.</summary>
         public void Schedule(IThreadPoolWorkItem run)
         {
             _pending.Enqueue(run);
             if (Volatile.Read(ref _pollers) == 0)
+            {
+                RequestThread();
+            }
+        }
+
+        private void RequestThread()
+        {
+            if (Interlocked.CompareExchange(ref _requested, 1, 0) == 0)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
@@ -35,13 +47,19 @@ namespace ModelSdk
         /// <summary>On a thread-pool thread: run what is pending, poll briefly for more, then return to the pool.</summary>
         void IThreadPoolWorkItem.Execute()
         {
+            Volatile.Write(ref _requested, 0);
             Interlocked.Increment(ref _pollers);
             long idleSince = Stopwatch.GetTimestamp();
             while (true)
             {
                 if (_pending.TryDequeue(out IThreadPoolWorkItem? run))
                 {
-                    Interlocked.Decrement(ref _pollers);
+                    // While this thread runs the job (and maybe the caller's code after it), the runs still pending get another thread.
+                    if (Interlocked.Decrement(ref _pollers) == 0 && !_pending.IsEmpty)
+                    {
+                        RequestThread();
+                    }
+
                     run.Execute();
                     Interlocked.Increment(ref _pollers);
                     idleSince = Stopwatch.GetTimestamp();

@@ -28,7 +28,8 @@ namespace ModelSdk
         private int _state;
         private StaleReason _reason;
 
-        public OutputSet(ModelSignature signature, OutputLayout layout)
+        // allocateShapes: false for sets whose outputs get their shapes from elsewhere (a batcher's items share one per batch).
+        public OutputSet(ModelSignature signature, OutputLayout layout, bool allocateShapes = true)
         {
             _signature = signature;
             Layout = layout;
@@ -36,7 +37,7 @@ namespace ModelSdk
             for (int i = 0; i < Items.Length; i++)
             {
                 int first = layout.FirstWithName[i];
-                Items[i] = first == i ? new OutputData(signature.Outputs[i]) : Items[first]; // a duplicated output reads its first occurrence
+                Items[i] = first == i ? new OutputData(signature.Outputs[i], allocateShapes) : Items[first]; // a duplicated output reads its first occurrence
             }
         }
 
@@ -200,10 +201,10 @@ namespace ModelSdk
     /// <summary>One output of one run.</summary>
     internal sealed class OutputData
     {
-        public OutputData(TensorInfo info)
+        public OutputData(TensorInfo info, bool allocateShape = true)
         {
             Info = info;
-            Shape = new long[info.Rank];
+            Shape = allocateShape && info.Rank > 0 ? new long[info.Rank] : Array.Empty<long>();
             ElementSize = OnnxElementTypes.SizeOf(info.ElementType);
         }
 
@@ -245,6 +246,15 @@ namespace ModelSdk
             }
 
             return Buffer;
+        }
+
+        /// <summary>Makes this output one item's rows of a batched run: its own copy (not pinned: ONNX Runtime never writes it).</summary>
+        public void SetRow(long[] shape, long elementCount, ReadOnlySpan<byte> bytes)
+        {
+            Shape = shape;
+            ElementCount = elementCount;
+            Buffer = bytes.Length == 0 ? Array.Empty<byte>() : bytes.ToArray();
+            Produced = true;
         }
 
         /// <summary>Address of <see cref="Buffer"/>: stable, it is on the pinned object heap.</summary>

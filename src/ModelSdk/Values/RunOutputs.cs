@@ -52,6 +52,9 @@ namespace ModelSdk
 
         private OutputSet Set => _set ?? throw new InvalidOperationException("This result holds no run (it is a default value).");
 
+        /// <summary>The set holding the outputs (for the runtime's own readers, such as a batcher cutting rows).</summary>
+        internal OutputSet Data => Set;
+
         internal static OutputTensor<T> Typed<T>(OutputSet set, int index, long version)
         {
             CheckIndex(set, index);
@@ -94,7 +97,7 @@ namespace ModelSdk
     /// simply collected (it holds managed memory only). Disposing twice is harmless.
     /// </summary>
     /// <typeparam name="TSelf">The generated result type.</typeparam>
-    public abstract class OwnedRunResult<TSelf> : IDisposable, IValueTaskSource<TSelf>, IRunObserver
+    public abstract class OwnedRunResult<TSelf> : IDisposable, IValueTaskSource<TSelf>, IRunObserver, IBatchedResult
         where TSelf : OwnedRunResult<TSelf>
     {
         private OutputSet? _set;
@@ -146,6 +149,19 @@ namespace ModelSdk
             {
                 _completion.SetException(error);
             }
+        }
+
+        void IBatchedResult.Complete(OutputSet outputs, bool inline)
+        {
+            Adopt(outputs);
+            _completion.RunContinuationsAsynchronously = !inline; // a batch's other callers continue on other threads
+            _completion.SetResult((TSelf)this);
+        }
+
+        void IBatchedResult.Fail(Exception error)
+        {
+            _completion.RunContinuationsAsynchronously = true; // may be the caller's own Cancel, or a Dispose: never run its continuation there
+            _completion.SetException(error);
         }
 
         TSelf IValueTaskSource<TSelf>.GetResult(short token) => _completion.GetResult(token);

@@ -319,5 +319,79 @@ namespace Golden.Models
             /// </summary>
             public global::ModelSdk.OutputTensor<long> Best => GetOutput<long>(1);
         }
+
+        /// <summary>
+        /// Creates a dynamic batcher: concurrent single-item <c>RunAsync</c> calls run together, as one batch along dim <c>batch</c>, and each
+        /// caller gets its own item's rows. A batch starts when <c>MaxBatchSize</c> items wait or the oldest has waited <c>MaxDelay</c> (zero by default: only what is already waiting).
+        /// </summary>
+        /// <param name="options">Batch size, delay, jobs and queue length; null for defaults.</param>
+        /// <param name="outputs">The outputs each batch produces; the others are not computed (unless needed) nor copied.</param>
+        /// <returns>A new batcher; dispose it when done (items still waiting then fail with ObjectDisposedException).</returns>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">An option is out of range.</exception>
+        public Batcher CreateBatcher(global::ModelSdk.BatchingOptions? options = null, Outputs outputs = Outputs.All) => new Batcher(this, options, (ulong)outputs);
+
+        /// <summary>A dynamic batcher of <see cref="DynamicBatch"/> along <c>batch</c> (see <see cref="DynamicBatch.CreateBatcher"/>): call <c>RunAsync</c> with one item from many tasks at once.</summary>
+        public sealed class Batcher : global::ModelSdk.ModelBatcher, global::ModelSdk.IModelBatcher<Batcher>
+        {
+            internal Batcher(DynamicBatch model, global::ModelSdk.BatchingOptions? options, ulong outputs)
+                : base(model, "batch", options, outputs)
+            {
+            }
+
+            /// <inheritdoc/>
+            static global::System.Type global::ModelSdk.IModelBatcher<Batcher>.ModelType => typeof(DynamicBatch);
+
+            /// <inheritdoc/>
+            static Batcher global::ModelSdk.IModelBatcher<Batcher>.Create(global::ModelSdk.CompiledModel model, global::ModelSdk.BatchingOptions? options) => new Batcher((DynamicBatch)model, options, 0);
+
+            /// <summary>Runs one item in the next batch; the task completes with the item's outputs once its batch has run.</summary>
+            /// <remarks>
+            /// The inputs are read when the batch starts (copied once into the batch): don't change them until the task completes.
+            /// Cancelling before the batch starts removes the item; after, the task ends as cancelled at once and the item's rows are dropped.
+            /// </remarks>
+            /// <param name="features">
+            /// Input <c>features</c> float [8]: one item, a row of [batch, 8] along <c>batch</c>.
+            /// A batch of 8-feature rows.
+            /// </param>
+            /// <param name="cancellationToken">Removes the item while it waits; ends the call at once after.</param>
+            /// <returns>The item's outputs, owned by the result.</returns>
+            /// <exception cref="global::System.ArgumentException">An input's length does not match one item.</exception>
+            /// <exception cref="global::ModelSdk.BatchQueueFullException">The queue is full and <c>QueueFullMode</c> is Reject.</exception>
+            public global::System.Threading.Tasks.ValueTask<ItemResult> RunAsync(global::System.ReadOnlyMemory<float> features, global::System.Threading.CancellationToken cancellationToken = default)
+            {
+                global::ModelSdk.BatchItem item = NewItem();
+                SetInput(item, 0, features);
+                return Enqueue(item, new ItemResult(), cancellationToken);
+            }
+        }
+
+        /// <summary>
+        /// The outputs of one item of a batched run (<see cref="Batcher.RunAsync"/>): this item's rows, copied out of the batch and owned
+        /// by this object, with the batch dim left out of each shape. Keep it, store it or serialize it; dispose it when done (or drop it).
+        /// </summary>
+        public sealed class ItemResult : global::ModelSdk.OwnedRunResult<ItemResult>
+        {
+            internal ItemResult()
+            {
+            }
+
+            /// <summary>
+            /// Output <c>scores</c> float [4]: one item, a row of [batch, 4] along <c>batch</c>.
+            /// <para>
+            /// Linear scores per row.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<float> Scores => GetOutput<float>(0);
+
+            /// <summary>
+            /// Output <c>best</c> int64 []: one item, a row of [batch] along <c>batch</c>.
+            /// <para>
+            /// Index of the highest score per row.
+            /// </para>
+            /// <para>Valid until this result is disposed.</para>
+            /// </summary>
+            public global::ModelSdk.OutputTensor<long> Best => GetOutput<long>(1);
+        }
     }
 }
