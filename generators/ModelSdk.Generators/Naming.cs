@@ -53,6 +53,13 @@ namespace ModelSdk.Generators
                     return null;
                 }
 
+                if (CSharpText.IsContextualKeyword(explicitName))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName,
+                        " (it is a contextual keyword, which C# does not allow or reads otherwise as a type name)"));
+                    return null;
+                }
+
                 if (ReservedClassNames.Contains(explicitName))
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName,

@@ -117,11 +117,13 @@ namespace ModelSdk.Generators
                 return;
             }
 
-            context.AddSource(HintName(model.FullName), SourceText.From(ModelEmitter.Emit(model), Encoding.UTF8));
+            // Hint names must differ whatever the case (file systems and Roslyn compare them so); classes may not.
+            bool caseTwin = claims.Any(c => c.FullName != model.FullName && string.Equals(c.FullName, model.FullName, StringComparison.OrdinalIgnoreCase));
+            context.AddSource(HintName(model.FullName, caseTwin), SourceText.From(ModelEmitter.Emit(model), Encoding.UTF8));
         }
 
-        /// <summary>An ASCII file name for the generated source, unique per class.</summary>
-        internal static string HintName(string fullName)
+        /// <summary>An ASCII file name for the generated source, unique per class (a hash of the exact name is added when needed: other characters, or a class differing only in case).</summary>
+        internal static string HintName(string fullName, bool caseTwin = false)
         {
             var builder = new StringBuilder(fullName.Length);
             bool changed = false;
@@ -132,7 +134,7 @@ namespace ModelSdk.Generators
                 changed |= !safe;
             }
 
-            if (changed)
+            if (changed || caseTwin)
             {
                 builder.Append('_').Append(StableHash(fullName).ToString("x8", CultureInfo.InvariantCulture));
             }

@@ -65,6 +65,9 @@ namespace ModelSdk.Generators.Emitting
 
         public static bool IsKeyword(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None;
 
+        /// <summary>True for contextual keywords (<c>var</c>, <c>record</c>, <c>file</c>, <c>required</c>, ...): identifiers, but not usable as a class's name.</summary>
+        public static bool IsContextualKeyword(string name) => SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None;
+
         /// <summary>True when <paramref name="name"/> can be used as written for a type name.</summary>
         public static bool IsValidTypeName(string name) =>
             SyntaxFacts.IsValidIdentifier(name) && !IsKeyword(name) && !HasFormatCharacters(name);

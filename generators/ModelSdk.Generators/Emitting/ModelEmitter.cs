@@ -259,7 +259,7 @@ namespace ModelSdk.Generators.Emitting
                     w.Line();
                     w.Line("/// <summary>Number of dimensions.</summary>");
                     w.Line("public const int Rank = " + type.Dims.Count.ToString(CultureInfo.InvariantCulture) + ";");
-                    long count = 1;
+                    long count = 1; // -1 once it exceeds what an int holds (the constant is then left out)
                     bool allFixed = true;
                     for (int d = 0; d < type.Dims.Count; d++)
                     {
@@ -270,13 +270,13 @@ namespace ModelSdk.Generators.Emitting
                             continue;
                         }
 
-                        count = count <= long.MaxValue / System.Math.Max(1, dim.Value) ? count * dim.Value : -1;
+                        count = ElementCountTimes(count, dim.Value);
                         w.Line();
                         w.Line("/// <summary>Dimension " + d.ToString(CultureInfo.InvariantCulture) + " (fixed).</summary>");
                         w.Line("public const long Dim" + d.ToString(CultureInfo.InvariantCulture) + " = " + dim.Value.ToString(CultureInfo.InvariantCulture) + ";");
                     }
 
-                    if (allFixed && count >= 0 && count <= int.MaxValue)
+                    if (allFixed && count >= 0)
                     {
                         w.Line();
                         w.Line("/// <summary>Number of elements the input takes (all of its dims are fixed).</summary>");
@@ -289,6 +289,17 @@ namespace ModelSdk.Generators.Emitting
 
             w.Close();
             w.Line();
+        }
+
+        /// <summary><paramref name="count"/> times <paramref name="dim"/>, or -1 when either is -1 or the product exceeds int.MaxValue (it stays -1: an overflow never wraps back into range).</summary>
+        private static long ElementCountTimes(long count, long dim)
+        {
+            if (count < 0 || dim < 0)
+            {
+                return -1;
+            }
+
+            return dim == 0 || count == 0 ? 0 : count <= int.MaxValue / dim ? count * dim : -1;
         }
 
         private static bool HasUnsupportedInput(ModelPlan plan) => plan.Inputs.Any(i => i.CSharpType is null);

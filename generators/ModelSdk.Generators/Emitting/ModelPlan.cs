@@ -77,8 +77,8 @@ namespace ModelSdk.Generators.Emitting
             "Result", "OwnedResult", "ItemResult", "Batcher", "ModelSignature", "Dispose", "ToOwned", "GetOutput",
             "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize",
 
-            // Members of the generated Outputs flags enum.
-            "None", "All",
+            // The generated Outputs flags enum (its members are the output properties' names) and its members.
+            "Outputs", "None", "All",
         };
 
         // Names used inside the generated Inputs class.
@@ -132,7 +132,7 @@ namespace ModelSdk.Generators.Emitting
                     i,
                     value,
                     parameterNames.Add(CSharpText.ToCamelIdentifier(value.Name, fallback)),
-                    shapeNames.Add(CSharpText.ToPascalIdentifier(value.Name, "Input" + i.ToString(CultureInfo.InvariantCulture)))));
+                    shapeNames.Add(ShapeClassName(value.Name, i))));
             }
 
             // Symbolic dims become optional Run parameters, one per distinct dim_param, named after it.
@@ -170,6 +170,19 @@ namespace ModelSdk.Generators.Emitting
             }
 
             return new ModelPlan(model, inputs, outputs, symbols);
+        }
+
+        /// <summary>
+        /// The name of an input's class of shape constants: not one of its own members (OnnxName, Rank, ElementCount,
+        /// DimN), which C# forbids (CS0542).
+        /// </summary>
+        private static string ShapeClassName(string onnxName, int index)
+        {
+            string name = CSharpText.ToPascalIdentifier(onnxName, "Input" + index.ToString(CultureInfo.InvariantCulture));
+            string bare = StripAt(name);
+            bool member = bare is "OnnxName" or "Rank" or "ElementCount" ||
+                          (bare.Length > 3 && bare.StartsWith("Dim", System.StringComparison.Ordinal) && bare.Skip(3).All(c => c >= '0' && c <= '9'));
+            return member ? bare + "Input" : name;
         }
 
         private static string StripAt(string name) => name.StartsWith("@", System.StringComparison.Ordinal) ? name.Substring(1) : name;
