@@ -19,18 +19,16 @@ namespace ModelSdk.Generators
     /// </summary>
     /// <remarks>
     /// MSBuild (build/ModelSdk.targets) writes a small text manifest per model and passes it as an
-    /// AdditionalFiles item, with the model's path, class name and namespace as item metadata. The
-    /// binary model itself is never an AdditionalFiles item, so no compiler, IDE or other analyzer
-    /// reads it as text. The manifest holds the model file's timestamp: when the model changes, the
-    /// manifest changes, and only then is the model read again (by path).
+    /// AdditionalFiles item: the model's path, its content hash and the item's metadata (class name,
+    /// namespace, link, batch dim), one line each. The binary model itself is never an AdditionalFiles
+    /// item, so no compiler, IDE or other analyzer reads it as text. When the model's content changes,
+    /// the manifest changes, and only then is the model read again (by path).
     /// </remarks>
     [Generator(LanguageNames.CSharp)]
     public sealed class OnnxModelGenerator : IIncrementalGenerator
     {
         /// <summary>Extension of the manifest files the build writes for each model.</summary>
         public const string ManifestExtension = ".onnxmodel";
-
-        private const string MetadataPrefix = "build_metadata.AdditionalFiles.";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
@@ -61,31 +59,41 @@ namespace ModelSdk.Generators
 
         private static ModelRequest? ReadManifest(AdditionalText manifest, AnalyzerConfigOptionsProvider options, CancellationToken ct)
         {
-            AnalyzerConfigOptions itemOptions = options.GetOptions(manifest);
-            if (!itemOptions.TryGetValue(MetadataPrefix + "ModelSdkModelPath", out string? modelPath) || string.IsNullOrEmpty(modelPath))
+            // One "key=value" line each (see build/ModelSdk.targets); values run to the end of their line, whatever they hold.
+            string text = manifest.GetText(ct)?.ToString() ?? string.Empty;
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string line in text.Split('\n'))
+            {
+                int equals = line.IndexOf('=');
+                if (equals > 0)
+                {
+                    values[line.Substring(0, equals)] = line.Substring(equals + 1).TrimEnd('\r');
+                }
+            }
+
+            string? modelPath = Value(values, "path");
+            if (modelPath is null)
             {
                 return null;
             }
 
             string fileName = System.IO.Path.GetFileName(modelPath);
-            string outputPath = Get(itemOptions, "ModelSdkOutputPath") ?? fileName;
             options.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? rootNamespace);
 
-            // The manifest's text carries the model file's timestamp: its only job is to change when the model does.
-            string stamp = manifest.GetText(ct)?.ToString() ?? string.Empty;
+            // The whole text is the stamp: it changes when the model's content (its hash) or its item does, and only then.
             return new ModelRequest(
                 modelPath,
                 fileName,
-                outputPath.Replace('\\', '/'),
-                Get(itemOptions, "ModelSdkClassName"),
-                Get(itemOptions, "ModelSdkNamespace"),
+                (Value(values, "output") ?? fileName).Replace('\\', '/'),
+                Value(values, "class")?.Trim(),
+                Value(values, "namespace")?.Trim(),
                 rootNamespace ?? string.Empty,
-                Get(itemOptions, "ModelSdkBatchDim"),
-                stamp);
+                Value(values, "batchdim")?.Trim(),
+                text);
         }
 
-        private static string? Get(AnalyzerConfigOptions options, string metadata) =>
-            options.TryGetValue(MetadataPrefix + metadata, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+        private static string? Value(Dictionary<string, string> values, string key) =>
+            values.TryGetValue(key, out string? value) && !string.IsNullOrWhiteSpace(value) ? value : null;
 
         private static void Emit(SourceProductionContext context, GenerationUnit unit, EquatableArray<ClassClaim> claims)
         {

@@ -64,7 +64,10 @@ namespace ModelSdk.Generators.Tests
         public static GeneratorDriver CreateDriver(IEnumerable<ModelItem> items, string rootNamespace = "UserProject", LanguageVersion version = LanguageVersion.Latest) =>
             CreateDriver(items, out _, rootNamespace, version);
 
-        public static AdditionalText Manifest(ModelItem item) => new InMemoryText(item.ManifestPath, "ModelSdk model manifest\nmodified=" + item.Stamp);
+        /// <summary>The manifest the build writes for <paramref name="item"/> (see build/ModelSdk.targets).</summary>
+        public static AdditionalText Manifest(ModelItem item) => new InMemoryText(item.ManifestPath,
+            "ModelSdk model manifest\npath=" + item.ModelPath + "\nsha256=" + item.Stamp + "\nclass=" + item.ClassName + "\nnamespace=" + item.Namespace +
+            "\noutput=" + Path.GetFileName(item.ModelPath) + "\nbatchdim=" + item.BatchDim + "\n");
 
         public static GeneratorDriver CreateDriver(IEnumerable<ModelItem> items, out AdditionalText[] manifests, string rootNamespace = "UserProject", LanguageVersion version = LanguageVersion.Latest)
         {
@@ -106,32 +109,20 @@ namespace ModelSdk.Generators.Tests
             public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
         }
 
-        /// <summary>Item metadata and properties as the build's generated .editorconfig would give them.</summary>
+        /// <summary>The build properties the generated .editorconfig gives (item metadata travels in the manifests).</summary>
         private sealed class OptionsProvider : AnalyzerConfigOptionsProvider
         {
-            private readonly Dictionary<string, AnalyzerConfigOptions> _byPath;
-
+    
             public OptionsProvider(IEnumerable<ModelItem> items, string rootNamespace)
             {
                 GlobalOptions = new Options(new Dictionary<string, string> { ["build_property.RootNamespace"] = rootNamespace });
-                _byPath = items.ToDictionary(
-                    i => i.ManifestPath,
-                    i => (AnalyzerConfigOptions)new Options(new Dictionary<string, string>
-                    {
-                        ["build_metadata.AdditionalFiles.ModelSdkModelPath"] = i.ModelPath,
-                        ["build_metadata.AdditionalFiles.ModelSdkClassName"] = i.ClassName ?? string.Empty,
-                        ["build_metadata.AdditionalFiles.ModelSdkNamespace"] = i.Namespace ?? string.Empty,
-                        ["build_metadata.AdditionalFiles.ModelSdkOutputPath"] = Path.GetFileName(i.ModelPath),
-                        ["build_metadata.AdditionalFiles.ModelSdkBatchDim"] = i.BatchDim ?? string.Empty,
-                    }));
             }
 
             public override AnalyzerConfigOptions GlobalOptions { get; }
 
             public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
 
-            public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) =>
-                _byPath.TryGetValue(textFile.Path, out AnalyzerConfigOptions? options) ? options : Options.Empty;
+            public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
         }
 
         private sealed class Options : AnalyzerConfigOptions

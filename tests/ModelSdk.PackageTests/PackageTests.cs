@@ -96,6 +96,60 @@ namespace ModelSdk.PackageTests
             Assert.DoesNotContain("CS8785", output); // "generator failed": the generator must never throw
         }
 
+        [Fact]
+        public void Paths_with_hash_signs_round_trip_and_a_bad_namespace_is_MSDK0006()
+        {
+            // '#' starts a comment in the compiler's editorconfig, which used to carry item metadata: the model was "not found".
+            string project = _sdk.NewConsoleProject("Hashes", """
+                using My.Models;
+                using Model1 model = Model1.Load();
+                System.Console.WriteLine($"input={Model1.ModelSignature.Inputs[0].Name} path={Model1.DefaultModelPath}");
+                """, "<OnnxModel Include=\"C# models/model#1.onnx\" Namespace=\"My.Models\" />");
+            Directory.CreateDirectory(Path.Combine(project, "C# models"));
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "tiny.onnx"), Path.Combine(project, "C# models", "model#1.onnx"));
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Contains("input=x path=model#1.onnx", output);
+
+            string bad = _sdk.NewConsoleProject("BadNamespace", "System.Console.WriteLine();", "<OnnxModel Include=\"digits.onnx\" Namespace=\"My#Ns\" />");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(bad, "digits.onnx"));
+            (exit, output) = Dotnet(bad, "build");
+            Assert.NotEqual(0, exit);
+            Assert.Contains("error MSDK0006: Namespace 'My#Ns'", output);
+        }
+
+        [Fact]
+        public void A_model_replaced_with_the_same_timestamp_is_read_again()
+        {
+            string project = _sdk.NewConsoleProject("Replaced", """
+                System.Console.WriteLine($"input={Replaced.M.ModelSignature.Inputs[0].Name}");
+                """, "<OnnxModel Include=\"model.onnx\" ClassName=\"M\" />");
+            string model = Path.Combine(project, "model.onnx");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), model);
+            DateTime stamp = File.GetLastWriteTimeUtc(model);
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Contains("input=pixels", output);
+
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "tiny.onnx"), model, overwrite: true);
+            File.SetLastWriteTimeUtc(model, stamp);
+            (exit, output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Contains("input=x", output);
+        }
+
+        [Theory]
+        [InlineData("../../outside.onnx")]
+        [InlineData("/tmp/modelsdk-absolute.onnx")]
+        public void A_Link_outside_the_output_folder_is_MSDK0009(string link)
+        {
+            string project = _sdk.NewConsoleProject("Link" + Math.Abs(link.GetHashCode()), "System.Console.WriteLine();", $"<OnnxModel Include=\"digits.onnx\" Link=\"{link}\" />");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            (int exit, string output) = Dotnet(project, "build");
+            Assert.NotEqual(0, exit);
+            Assert.Contains("error MSDK0009: The Link '" + link + "'", output);
+        }
+
         private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
         {
             var start = new ProcessStartInfo("dotnet", arguments)
@@ -139,10 +193,12 @@ namespace ModelSdk.PackageTests
             public string Version { get; }
 
             /// <summary>A console project outside the repo (no Directory.Build.* of ours applies) that uses the packed ModelSdk.</summary>
-            public string NewConsoleProject(string name, string program) => NewProject(name, program, "Microsoft.NET.Sdk", "ModelSdk");
+            public string NewConsoleProject(string name, string program, string items = DefaultItems) => NewProject(name, program, "Microsoft.NET.Sdk", "ModelSdk", items);
+
+            private const string DefaultItems = "<OnnxModel Include=\"digits.onnx\" />";
 
             /// <summary>A project of <paramref name="sdk"/> outside the repo that references the packed <paramref name="package"/>.</summary>
-            public string NewProject(string name, string program, string sdk, string package)
+            public string NewProject(string name, string program, string sdk, string package, string items = DefaultItems)
             {
                 string dir = Path.Combine(Root, name);
                 Directory.CreateDirectory(dir);
@@ -157,7 +213,7 @@ namespace ModelSdk.PackageTests
                       </PropertyGroup>
                       <ItemGroup>
                         <PackageReference Include="{package}" Version="{Version}" />
-                        <OnnxModel Include="digits.onnx" />
+                        {items}
                       </ItemGroup>
                     </Project>
                     """);

@@ -129,7 +129,14 @@ namespace ModelSdk.Tests
         [Fact]
         public async Task Typed_request_start_wait_callback_and_busy()
         {
-            using ComputeBound model = ComputeBound.Load(SingleThread);
+            // The slow-run report comes at the end of the run, while the request is still running: holding it there
+            // keeps the first run in progress for the REQUEST_BUSY check (a 1 ms run could end before it on a busy machine).
+            using var ending = new ManualResetEventSlim();
+            using ComputeBound model = ComputeBound.Load(new ModelOptions(SingleThread)
+            {
+                SlowRunThreshold = TimeSpan.FromTicks(1),
+                OnSlowRun = (_, _) => ending.Wait(TimeSpan.FromSeconds(30)),
+            });
             using ComputeBound.Request request = model.CreateRequest();
             float[] x = TestData.Input("compute_bound", 0).As<float>();
             int callbacks = 0;
@@ -143,6 +150,7 @@ namespace ModelSdk.Tests
             Task run = request.StartAsync(x);
             var busy = Assert.Throws<InvalidOperationException>(() => { _ = request.StartAsync(x); });
             Assert.Contains("REQUEST_BUSY", busy.Message);
+            ending.Set();
             Assert.False(request.Wait(TimeSpan.FromMilliseconds(20)), "Wait(timeout) says done only when the run and its callback are done");
             Assert.True(SpinWait.SpinUntil(() => request.State == RequestState.Completed, TimeSpan.FromSeconds(10)), "the inference ends before its callback runs");
             Assert.False(request.IsRunning);
