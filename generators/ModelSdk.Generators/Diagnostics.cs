@@ -93,22 +93,11 @@ namespace ModelSdk.Generators
                 + "Whoever receives the delegate calls it later or reflects over its signature: ASP.NET Core rejects the return type at startup, failing every endpoint of the app. "
                 + "Return a copy (ToArray(), ToOwned()) or use RunAsync, whose result the caller owns. A non-generic delegate type you declare yourself may still return or take a view.");
 
-        public static DiagnosticDescriptor ById(string id) => id switch
-        {
-            DiagnosticIds.InvalidModel => InvalidModel,
-            DiagnosticIds.ModelNotFound => ModelNotFound,
-            DiagnosticIds.UnsupportedType => UnsupportedType,
-            DiagnosticIds.DuplicateClassName => DuplicateClassName,
-            DiagnosticIds.InvalidClassName => InvalidClassName,
-            DiagnosticIds.NotBatchable => NotBatchable,
-            _ => InvalidNamespace,
-        };
-
         /// <summary>Creates the Roslyn diagnostic, located at the start of the model file.</summary>
         public static Diagnostic ToDiagnostic(DiagnosticInfo info)
         {
             Location location = Location.Create(info.FilePath, default(TextSpan), new LinePositionSpan(default, default));
-            return Diagnostic.Create(ById(info.Id), location, info.Args.ToArray<object>());
+            return Diagnostic.Create(info.Descriptor, location, info.Args.ToArray<object>());
         }
 
         private static object[] ToArray<T>(this EquatableArray<string> args)

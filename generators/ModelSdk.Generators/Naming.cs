@@ -32,7 +32,7 @@ namespace ModelSdk.Generators
                 string? batchDim = BatchAnalysis.Find(parsed.Spec, request.BatchDim, out string? batchProblem);
                 if (batchProblem != null)
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NotBatchable, request.ModelPath, request.FileName, request.BatchDim!, batchProblem));
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NotBatchable, request.ModelPath, request.FileName, request.BatchDim!, batchProblem));
                 }
 
                 model = new ModelClass(request, parsed.Spec, className, ns, batchDim);
@@ -49,20 +49,20 @@ namespace ModelSdk.Generators
                 string explicitName = request.ClassName!;
                 if (!CSharpText.IsValidTypeName(explicitName))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName, string.Empty));
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.InvalidClassName, request.ModelPath, request.FileName, explicitName, string.Empty));
                     return null;
                 }
 
                 if (CSharpText.IsContextualKeyword(explicitName))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName,
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.InvalidClassName, request.ModelPath, request.FileName, explicitName,
                         " (it is a contextual keyword, which C# does not allow or reads otherwise as a type name)"));
                     return null;
                 }
 
                 if (ReservedClassNames.Contains(explicitName))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidClassName, request.ModelPath, request.FileName, explicitName,
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.InvalidClassName, request.ModelPath, request.FileName, explicitName,
                         " (it is the name of a member of the generated class)"));
                     return null;
                 }
@@ -79,7 +79,7 @@ namespace ModelSdk.Generators
             string ns = !string.IsNullOrEmpty(request.Namespace) ? request.Namespace! : request.RootNamespace;
             if (!CSharpText.IsValidNamespace(ns))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidNamespace, request.ModelPath, request.FileName, ns));
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.InvalidNamespace, request.ModelPath, request.FileName, ns));
                 return null;
             }
 
@@ -92,7 +92,7 @@ namespace ModelSdk.Generators
             {
                 if (ModelPlan.SupportedCSharpType(input.Type) is null)
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnsupportedType, model.Request.ModelPath,
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedType, model.Request.ModelPath,
                         "input", input.Name, model.ClassName, input.Type.Display, "Run method"));
                 }
             }
@@ -101,7 +101,7 @@ namespace ModelSdk.Generators
             {
                 if (ModelPlan.SupportedCSharpType(output.Type) is null)
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnsupportedType, model.Request.ModelPath,
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedType, model.Request.ModelPath,
                         "output", output.Name, model.ClassName, output.Type.Display, "property"));
                 }
             }

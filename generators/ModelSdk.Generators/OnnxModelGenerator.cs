@@ -121,7 +121,7 @@ namespace ModelSdk.Generators
             if (winner != null && winner.ModelPath != unit.ModelPath)
             {
                 context.ReportDiagnostic(Diagnostics.ToDiagnostic(DiagnosticInfo.Create(
-                    DiagnosticIds.DuplicateClassName, unit.ModelPath, model.FullName, winner.FileName, model.Request.FileName)));
+                    Diagnostics.DuplicateClassName, unit.ModelPath, model.FullName, winner.FileName, model.Request.FileName)));
                 return;
             }
 

@@ -63,11 +63,16 @@ namespace ModelSdk.Generators.Model
         EquatableArray<ValueSpec> Inputs,
         EquatableArray<ValueSpec> Outputs);
 
-    /// <summary>A diagnostic kept as plain data; turned into a Roslyn Diagnostic only when reported.</summary>
-    internal sealed record DiagnosticInfo(string Id, string FilePath, EquatableArray<string> Args)
+    /// <summary>
+    /// A diagnostic kept as plain data (its descriptor, the file, the message's arguments: no Location); turned into a
+    /// Roslyn Diagnostic only when reported.
+    /// </summary>
+    internal sealed record DiagnosticInfo(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor, string FilePath, EquatableArray<string> Args)
     {
-        public static DiagnosticInfo Create(string id, string filePath, params string[] args) =>
-            new DiagnosticInfo(id, filePath, new EquatableArray<string>(args));
+        public string Id => Descriptor.Id;
+
+        public static DiagnosticInfo Create(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, string filePath, params string[] args) =>
+            new DiagnosticInfo(descriptor, filePath, new EquatableArray<string>(args));
     }
 
     /// <summary>The result of reading one model file: a spec, or the error that prevented it.</summary>

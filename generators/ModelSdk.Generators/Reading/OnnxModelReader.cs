@@ -44,15 +44,15 @@ namespace ModelSdk.Generators.Reading
             }
             catch (FileNotFoundException)
             {
-                return Fail(request, DiagnosticIds.ModelNotFound);
+                return Fail(request, Diagnostics.ModelNotFound);
             }
             catch (DirectoryNotFoundException)
             {
-                return Fail(request, DiagnosticIds.ModelNotFound);
+                return Fail(request, Diagnostics.ModelNotFound);
             }
             catch (ModelFormatException ex)
             {
-                return Fail(request, DiagnosticIds.InvalidModel, ex.Message);
+                return Fail(request, Diagnostics.InvalidModel, ex.Message);
             }
             catch (OperationCanceledException)
             {
@@ -61,16 +61,16 @@ namespace ModelSdk.Generators.Reading
             catch (Exception ex)
             {
                 // I/O errors, access denied, or a bug of ours: still a diagnostic, never a generator crash.
-                return Fail(request, DiagnosticIds.InvalidModel, ex.GetType().Name + ": " + ex.Message);
+                return Fail(request, Diagnostics.InvalidModel, ex.GetType().Name + ": " + ex.Message);
             }
         }
 
-        private static ParsedModel Fail(ModelRequest request, string id, params string[] args)
+        private static ParsedModel Fail(ModelRequest request, Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, params string[] args)
         {
             var allArgs = new string[args.Length + 1];
             allArgs[0] = request.FileName;
             Array.Copy(args, 0, allArgs, 1, args.Length);
-            return new ParsedModel(request, null, DiagnosticInfo.Create(id, request.ModelPath, allArgs));
+            return new ParsedModel(request, null, DiagnosticInfo.Create(descriptor, request.ModelPath, allArgs));
         }
 
         /// <summary>Reads the ModelProto from a seekable stream positioned at its start.</summary>
