@@ -150,6 +150,27 @@ namespace ModelSdk.PackageTests
             Assert.Contains("error MSDK0009: The Link '" + link + "'", output);
         }
 
+        [Theory]
+        [InlineData("ModelSdk")]
+        [InlineData("ModelSdk.Hosting")]
+        public void The_packages_carry_what_NuGet_shows_license_icon_readme_release_notes_and_symbols(string id)
+        {
+            string package = Path.Combine(_sdk.Feed, $"{id}.{_sdk.Version}.nupkg");
+            Assert.True(File.Exists(Path.ChangeExtension(package, ".snupkg")), "a symbols package (snupkg) is packed beside the package");
+            using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+            var nuspec = System.Xml.Linq.XDocument.Load(zip.GetEntry(id + ".nuspec")!.Open());
+            System.Xml.Linq.XElement metadata = nuspec.Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+            string Field(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value ?? string.Empty;
+            Assert.Equal("MIT", Field("license"));
+            Assert.Equal("icon.png", Field("icon"));
+            Assert.Equal("README.md", Field("readme"));
+            Assert.Contains("Dynamic batching", Field("releaseNotes"));
+            foreach (string file in new[] { "icon.png", "README.md", "LICENSE" })
+            {
+                Assert.NotNull(zip.GetEntry(file));
+            }
+        }
+
         private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
         {
             var start = new ProcessStartInfo("dotnet", arguments)
