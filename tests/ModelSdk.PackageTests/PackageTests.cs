@@ -97,7 +97,7 @@ namespace ModelSdk.PackageTests
         }
 
         [Fact]
-        public void Paths_with_hash_signs_round_trip_and_a_bad_namespace_is_MSDK0006()
+        public void Paths_with_hash_signs_round_trip_and_a_namespace_with_hash_or_semicolon_is_MSDK0006()
         {
             // '#' starts a comment in the compiler's editorconfig, which used to carry item metadata: the model was "not found".
             string project = _sdk.NewConsoleProject("Hashes", """
@@ -111,11 +111,11 @@ namespace ModelSdk.PackageTests
             Assert.True(exit == 0, output);
             Assert.Contains("input=x path=model#1.onnx", output);
 
-            string bad = _sdk.NewConsoleProject("BadNamespace", "System.Console.WriteLine();", "<OnnxModel Include=\"digits.onnx\" Namespace=\"My#Ns\" />");
+            string bad = _sdk.NewConsoleProject("BadNamespace", "System.Console.WriteLine();", "<OnnxModel Include=\"digits.onnx\" Namespace=\"My#Ns;x\" />");
             File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(bad, "digits.onnx"));
             (exit, output) = Dotnet(bad, "build");
             Assert.NotEqual(0, exit);
-            Assert.Contains("error MSDK0006: Namespace 'My#Ns'", output);
+            Assert.Contains("error MSDK0006: Namespace 'My#Ns;x'", output);
         }
 
         [Fact]
