@@ -150,6 +150,26 @@ namespace ModelSdk.PackageTests
             Assert.Contains("error MSDK0009: The Link '" + link + "'", output);
         }
 
+        [Fact]
+        public void ModelSdkNativePlatforms_keeps_only_the_named_platforms_native_libraries()
+        {
+            string project = _sdk.NewConsoleProject("OnePlatform", """
+                using OnePlatform;
+                using Digits model = Digits.Load();
+                System.Console.WriteLine($"label={model.Run(new float[64]).Label[0]}");
+                """, "<OnnxModel Include=\"digits.onnx\" />");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            string csproj = Path.Combine(project, "OnePlatform.csproj");
+            File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", "<ModelSdkNativePlatforms>linux-x64</ModelSdkNativePlatforms><Nullable>"));
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Matches(@"label=\d", output);
+            string runtimes = Path.Combine(project, "bin", "Debug", "net10.0", "runtimes");
+            Assert.Equal(new[] { "linux-x64" }, Directory.GetDirectories(runtimes).Select(Path.GetFileName).ToArray());
+            long bytes = Directory.GetFiles(Path.Combine(project, "bin", "Debug", "net10.0"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            Assert.True(bytes < 60L << 20, $"the output folder holds {bytes >> 20} MB");
+        }
+
         [Theory]
         [InlineData("ModelSdk")]
         [InlineData("ModelSdk.Hosting")]
