@@ -151,6 +151,35 @@ namespace ModelSdk.PackageTests
         }
 
         [Fact]
+        public void A_Native_AOT_publish_of_a_consumer_app_has_no_warnings_and_runs()
+        {
+            // ModelSdk declares IsAotCompatible: keep it true. Needs clang (.ci/run installs it) and the ILCompiler package the SDK picks.
+            string project = _sdk.NewConsoleProject("AotApp", """
+                using AotApp;
+                using Digits model = Digits.Load();
+                var pixels = new float[Digits.Inputs.Pixels.ElementCount];
+                for (int i = 0; i < pixels.Length; i++) pixels[i] = i % 17;
+                long label = model.Run(pixels).Label[0];
+                using Digits.OwnedResult owned = await model.RunAsync(pixels);
+                System.Console.WriteLine($"label={label} async={owned.Label[0]} classes={owned.Probabilities.Length}");
+                """);
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            string csproj = Path.Combine(project, "AotApp.csproj");
+            File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", "<PublishAot>true</PublishAot><Nullable>"));
+            (int exit, string output) = Dotnet(project, "publish -c Release -r linux-x64 -o out");
+            Assert.True(exit == 0, output);
+            Assert.DoesNotContain("warning", output, StringComparison.OrdinalIgnoreCase);
+            string app = Path.Combine(project, "out", "AotApp");
+            Assert.True(File.Exists(app), "a native executable is published");
+            var start = new ProcessStartInfo(app) { WorkingDirectory = Path.Combine(project, "out"), RedirectStandardOutput = true, RedirectStandardError = true };
+            using Process process = Process.Start(start)!;
+            string printed = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            Assert.True(process.WaitForExit(60_000), "the published app did not finish");
+            Assert.True(process.ExitCode == 0, printed);
+            Assert.Matches(@"label=(\d) async=\1 classes=10", printed);
+        }
+
+        [Fact]
         public void ModelSdkNativePlatforms_keeps_only_the_named_platforms_native_libraries()
         {
             string project = _sdk.NewConsoleProject("OnePlatform", """
