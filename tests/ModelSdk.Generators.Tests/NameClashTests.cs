@@ -123,5 +123,28 @@ namespace ModelSdk.Generators.Tests
             Assert.Empty(run.Results.Single().GeneratedSources);
             AssertCompiles(output);
         }
+
+        [Fact]
+        public void A_doc_string_or_metadata_value_over_a_megabyte_is_cut_in_the_docs_not_an_error()
+        {
+            string big = new string('d', 2 * 1024 * 1024);
+            string path = Write("bigdocs.onnx", g =>
+            {
+                g.String(10, big); // graph doc_string
+                g.Message(11, v => ProtoWriter.FloatTensorValue(v, "x", 1));
+                g.Message(12, v => ProtoWriter.FloatTensorValue(v, "y", 1));
+            });
+            byte[] model = File.ReadAllBytes(path);
+            var withMetadata = new MemoryStream();
+            withMetadata.Write(model);
+            new ProtoWriter(withMetadata).Message(14, kv => kv.String(1, "notes").String(2, big)); // metadata_props
+            File.WriteAllBytes(path, withMetadata.ToArray());
+
+            var (run, output, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(path, "BigDocs") });
+            Assert.DoesNotContain(diagnostics, d => d.Id.StartsWith("MSDK"));
+            AssertCompiles(output);
+            string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+            Assert.True(code.Length < 512 * 1024, $"{code.Length} characters of generated code");
+        }
     }
 }

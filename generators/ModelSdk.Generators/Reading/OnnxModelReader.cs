@@ -15,7 +15,7 @@ namespace ModelSdk.Generators.Reading
     {
         // Bounds that keep a hostile file from costing unbounded memory or recursion.
         private const int MaxNameBytes = 64 * 1024;
-        private const int MaxDocBytes = 1024 * 1024;
+        private const int MaxDocBytes = 1024 * 1024; // kept of each doc string or metadata value (longer ones are cut, not refused)
         private const int MaxValues = 100_000;
         private const int MaxDims = 1_000;
         private const int MaxTypeDepth = 32;
@@ -116,7 +116,7 @@ namespace ModelSdk.Generators.Reading
                         break;
                     case ModelProto.DocString:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "ModelProto.doc_string");
-                        docString = reader.ReadString(MaxDocBytes, "the model doc_string");
+                        docString = reader.ReadText(MaxDocBytes);
                         break;
                     case ModelProto.Graph:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "ModelProto.graph");
@@ -201,7 +201,7 @@ namespace ModelSdk.Generators.Reading
                         break;
                     case GraphProto.DocString:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.doc_string");
-                        graph.DocString = reader.ReadString(MaxDocBytes, "the graph doc_string");
+                        graph.DocString = reader.ReadText(MaxDocBytes);
                         break;
                     case GraphProto.Initializer:
                         ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.initializer");
@@ -333,7 +333,7 @@ namespace ModelSdk.Generators.Reading
                 }
                 else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
                 {
-                    value = reader.ReadString(MaxDocBytes, "a metadata value");
+                    value = reader.ReadText(MaxDocBytes);
                 }
                 else
                 {
@@ -364,7 +364,7 @@ namespace ModelSdk.Generators.Reading
                 }
                 else if (field == 3 && wire == ProtoReader.WireLengthDelimited)
                 {
-                    doc = reader.ReadString(MaxDocBytes, "a doc_string");
+                    doc = reader.ReadText(MaxDocBytes);
                 }
                 else
                 {

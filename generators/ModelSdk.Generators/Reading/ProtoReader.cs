@@ -121,6 +121,24 @@ namespace ModelSdk.Generators.Reading
         /// <summary>Reads a UTF-8 string field; strings longer than <paramref name="maxBytes"/> are an error.</summary>
         public string ReadString(int maxBytes, string what) => Encoding.UTF8.GetString(ReadBytes(maxBytes, what));
 
+        /// <summary>
+        /// Reads a UTF-8 text field (a doc string, a metadata value) of any length: the first <paramref name="keepBytes"/>
+        /// bytes are kept and the rest skipped, with a note saying how long it was. Long prose is no reason to refuse a model.
+        /// </summary>
+        public string ReadText(int keepBytes)
+        {
+            long length = ReadLength();
+            if (length <= keepBytes)
+            {
+                return Encoding.UTF8.GetString(ReadKnownLength(length));
+            }
+
+            string kept = Encoding.UTF8.GetString(ReadKnownLength(keepBytes)).TrimEnd('\uFFFD'); // a character cut in two
+            SkipChecked(length - keepBytes);
+            return kept + " ... (" + length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes, cut to the first " +
+                   keepBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")";
+        }
+
         /// <summary>Reads a length-delimited bytes field; longer than <paramref name="maxBytes"/> is an error.</summary>
         public byte[] ReadBytes(int maxBytes, string what)
         {
@@ -130,6 +148,11 @@ namespace ModelSdk.Generators.Reading
                 throw new ModelFormatException($"{what} is {length} bytes long; at most {maxBytes} are supported");
             }
 
+            return ReadKnownLength(length);
+        }
+
+        private byte[] ReadKnownLength(long length)
+        {
             _materializedBytes += length;
             if (_materializedBytes > MaxMaterializedBytes)
             {
