@@ -11,7 +11,16 @@ namespace ModelSdk.Generators.Emitting
     /// </summary>
     internal static class ModelEmitter
     {
-        public const string GeneratorVersion = "0.1.0";
+        /// <summary>The generator's version (its package version, without the commit SourceLink appends), for [GeneratedCode].</summary>
+        public static readonly string GeneratorVersion = VersionOf(typeof(ModelEmitter).Assembly);
+
+        private static string VersionOf(System.Reflection.Assembly assembly)
+        {
+            string? informational = System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(assembly)?.InformationalVersion;
+            string version = informational ?? assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+            int plus = version.IndexOf('+');
+            return plus < 0 ? version : version.Substring(0, plus);
+        }
 
         private const string Rt = "global::ModelSdk.";
 
