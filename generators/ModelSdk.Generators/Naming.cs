@@ -15,9 +15,8 @@ namespace ModelSdk.Generators
             "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue", "Batcher", "ItemResult", "CreateBatcher",
         };
 
-        public static GenerationUnit Resolve(ParsedModel parsed)
+        public static GenerationUnit Resolve(ModelRequest request, ParsedModel parsed)
         {
-            ModelRequest request = parsed.Request;
             var diagnostics = new List<DiagnosticInfo>();
             if (parsed.Error != null)
             {

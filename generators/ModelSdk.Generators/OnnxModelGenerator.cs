@@ -40,10 +40,18 @@ namespace ModelSdk.Generators
                 .Select(static (request, _) => request!)
                 .WithTrackingName(TrackingNames.Requests);
 
-            IncrementalValuesProvider<GenerationUnit> units = requests
-                .Select(static (request, ct) => OnnxModelReader.Read(request, ct))
+            // Reading depends on the file alone (path and content hash): a change to the item's names re-runs only the naming.
+            IncrementalValueProvider<ParsedModels> parsed = requests
+                .Select(static (request, _) => request.File)
+                .WithTrackingName(TrackingNames.Files)
+                .Select(static (file, ct) => OnnxModelReader.Read(file, ct))
                 .WithTrackingName(TrackingNames.Parsed)
-                .Select(static (parsed, _) => Naming.Resolve(parsed))
+                .Collect()
+                .Select(static (all, _) => new ParsedModels(all));
+
+            IncrementalValuesProvider<GenerationUnit> units = requests
+                .Combine(parsed)
+                .Select(static (pair, ct) => Naming.Resolve(pair.Left, pair.Right.For(pair.Left) ?? OnnxModelReader.Read(pair.Left.File, ct)))
                 .WithTrackingName(TrackingNames.Named);
 
             // Every class name with the model claiming it, to report two models mapping to one class.
@@ -89,6 +97,7 @@ namespace ModelSdk.Generators
                 Value(values, "namespace")?.Trim(),
                 rootNamespace ?? string.Empty,
                 Value(values, "batchdim")?.Trim(),
+                Value(values, "sha256") ?? text,
                 text);
         }
 
@@ -168,6 +177,7 @@ namespace ModelSdk.Generators
     internal static class TrackingNames
     {
         public const string Requests = "ModelRequests";
+        public const string Files = "ModelFiles";
         public const string Parsed = "ParsedModels";
         public const string Named = "NamedModels";
         public const string Claims = "ClassClaims";

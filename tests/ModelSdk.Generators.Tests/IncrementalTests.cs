@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ModelSdk.Generators.Tests
 {
-    /// <summary>The pipeline re-reads a model only when its manifest (its timestamp) changes, never for C# edits.</summary>
+    /// <summary>The pipeline re-reads a model only when its content (the manifest's hash) changes: never for C# edits or a new class name.</summary>
     public class IncrementalTests
     {
         private static readonly ModelItem Digits = new ModelItem(GeneratorHarness.Model("digits"));
@@ -26,7 +26,7 @@ namespace ModelSdk.Generators.Tests
             CSharpCompilation edited = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText("class A { int x; }", GeneratorHarness.ParseOptions()));
             driver = driver.RunGenerators(edited);
 
-            foreach (string step in new[] { "ModelRequests", "ParsedModels", "NamedModels", "ClassClaims" })
+            foreach (string step in new[] { "ModelRequests", "ModelFiles", "ParsedModels", "NamedModels", "ClassClaims" })
             {
                 IncrementalStepRunReason[] reasons = Reasons(driver, step);
                 Assert.NotEmpty(reasons);
@@ -51,6 +51,21 @@ namespace ModelSdk.Generators.Tests
             Assert.Equal(2, parsed.Length);
             Assert.Single(parsed, r => r == IncrementalStepRunReason.Cached);
             Assert.Single(parsed, r => r == IncrementalStepRunReason.Modified);
+        }
+
+        [Fact]
+        public void Changing_only_the_ClassName_re_runs_the_naming_and_reads_no_model()
+        {
+            CSharpCompilation compilation = GeneratorHarness.Compilation();
+            GeneratorDriver driver = GeneratorHarness.CreateDriver(new[] { Digits, Tiny }, out AdditionalText[] manifests).RunGenerators(compilation);
+
+            driver = driver.ReplaceAdditionalText(manifests[0], GeneratorHarness.Manifest(Digits with { ClassName = "Renamed" }));
+            driver = driver.RunGenerators(compilation);
+
+            Assert.All(Reasons(driver, "ParsedModels"), r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"ParsedModels: {r}"));
+            IncrementalStepRunReason[] named = Reasons(driver, "NamedModels");
+            Assert.Single(named, r => r == IncrementalStepRunReason.Modified);
+            Assert.Contains(driver.GetRunResult().GeneratedTrees, t => t.FilePath.EndsWith("UserProject.Renamed.g.cs", System.StringComparison.Ordinal));
         }
     }
 }

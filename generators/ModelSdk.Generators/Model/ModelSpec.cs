@@ -14,7 +14,15 @@ namespace ModelSdk.Generators.Model
         string? Namespace,
         string RootNamespace,
         string? BatchDim,
-        string Stamp);
+        string ContentHash,
+        string Stamp)
+    {
+        /// <summary>What reading the model depends on: its path and its content (not the item's names).</summary>
+        public ModelFile File => new ModelFile(ModelPath, FileName, ContentHash);
+    }
+
+    /// <summary>A model file as the reader sees it: two equal ones read the same, so a ClassName change reads nothing again.</summary>
+    internal sealed record ModelFile(string ModelPath, string FileName, string ContentHash);
 
     /// <summary>The kind of value an ONNX graph input or output carries (TypeProto's oneof).</summary>
     internal enum ValueKind
@@ -76,7 +84,25 @@ namespace ModelSdk.Generators.Model
     }
 
     /// <summary>The result of reading one model file: a spec, or the error that prevented it.</summary>
-    internal sealed record ParsedModel(ModelRequest Request, ModelSpec? Spec, DiagnosticInfo? Error);
+    internal sealed record ParsedModel(ModelFile File, ModelSpec? Spec, DiagnosticInfo? Error);
+
+    /// <summary>Every parsed model by path (the reader's results, joined back to the items that name them).</summary>
+    internal sealed class ParsedModels
+    {
+        private readonly System.Collections.Generic.Dictionary<string, ParsedModel> _byPath = new System.Collections.Generic.Dictionary<string, ParsedModel>(StringComparer.Ordinal);
+
+        public ParsedModels(System.Collections.Generic.IEnumerable<ParsedModel> all)
+        {
+            foreach (ParsedModel parsed in all)
+            {
+                _byPath[parsed.File.ModelPath] = parsed;
+            }
+        }
+
+        /// <summary>The parsed model for <paramref name="request"/>'s file, or null (never expected: then the caller reads it).</summary>
+        public ParsedModel? For(ModelRequest request) =>
+            _byPath.TryGetValue(request.ModelPath, out ParsedModel? parsed) && parsed.File == request.File ? parsed : null;
+    }
 
     /// <summary>A model ready to emit: its spec plus the C# names chosen for it, and its batch dim if it can be batched.</summary>
     internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace, string? BatchDim)

@@ -33,7 +33,7 @@ namespace ModelSdk.Generators.Reading
         }
 
         /// <summary>Reads a model file; any failure becomes an MSDK diagnostic, never an exception.</summary>
-        public static ParsedModel Read(ModelRequest request, System.Threading.CancellationToken cancellationToken)
+        public static ParsedModel Read(ModelFile request, System.Threading.CancellationToken cancellationToken)
         {
             try
             {
@@ -65,7 +65,7 @@ namespace ModelSdk.Generators.Reading
             }
         }
 
-        private static ParsedModel Fail(ModelRequest request, Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, params string[] args)
+        private static ParsedModel Fail(ModelFile request, Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, params string[] args)
         {
             var allArgs = new string[args.Length + 1];
             allArgs[0] = request.FileName;
