@@ -163,9 +163,7 @@ namespace ModelSdk.PackageTests
                 using Digits.OwnedResult owned = await model.RunAsync(pixels);
                 System.Console.WriteLine($"label={label} async={owned.Label[0]} classes={owned.Probabilities.Length}");
                 """);
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
-            string csproj = Path.Combine(project, "AotApp.csproj");
-            File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", "<PublishAot>true</PublishAot><Nullable>"));
+            _sdk.AddDigitsAndProperty(project, "<PublishAot>true</PublishAot>");
             (int exit, string output) = Dotnet(project, "publish -c Release -r linux-x64 -o out");
             Assert.True(exit == 0, output);
             Assert.DoesNotContain("warning", output, StringComparison.OrdinalIgnoreCase);
@@ -187,9 +185,7 @@ namespace ModelSdk.PackageTests
                 using Digits model = Digits.Load();
                 System.Console.WriteLine($"label={model.Run(new float[64]).Label[0]}");
                 """, "<OnnxModel Include=\"digits.onnx\" />");
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
-            string csproj = Path.Combine(project, "OnePlatform.csproj");
-            File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", "<ModelSdkNativePlatforms>linux-x64</ModelSdkNativePlatforms><Nullable>"));
+            _sdk.AddDigitsAndProperty(project, "<ModelSdkNativePlatforms>linux-x64</ModelSdkNativePlatforms>");
             (int exit, string output) = Dotnet(project, "run");
             Assert.True(exit == 0, output);
             Assert.Matches(@"label=\d", output);
@@ -298,6 +294,14 @@ namespace ModelSdk.PackageTests
                     </configuration>
                     """);
                 return dir;
+            }
+
+            /// <summary>Copies digits.onnx into <paramref name="project"/> and adds <paramref name="property"/> (an MSBuild property element) to its project file.</summary>
+            public void AddDigitsAndProperty(string project, string property)
+            {
+                File.Copy(Path.Combine(RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+                string csproj = Directory.GetFiles(project, "*.csproj").Single();
+                File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", property + "<Nullable>"));
             }
 
             public void Dispose() => Directory.Delete(Root, recursive: true);
