@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using Microsoft.ML.OnnxRuntime;
-using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 using ModelSdk.TestSupport;
 
 namespace ModelSdk.Conformance.Tests

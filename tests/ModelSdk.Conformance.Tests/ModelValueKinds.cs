@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
-using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 
 namespace ModelSdk.Conformance.Tests
 {

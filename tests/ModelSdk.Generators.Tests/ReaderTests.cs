@@ -2,6 +2,7 @@ using System.IO;
 using System.Threading;
 using ModelSdk.Generators.Model;
 using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 using Xunit;
 
 namespace ModelSdk.Generators.Tests

@@ -8,6 +8,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using ModelSdk.Generators.Model;
 using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 using Xunit;
 
 namespace ModelSdk.Generators.Tests

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
-using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 
 namespace ModelSdk.TestSupport
 {

@@ -4,6 +4,8 @@ using System.IO;
 using System.Text;
 using ModelSdk.Generators.Model;
 
+using ModelSdk.Onnx;
+
 namespace ModelSdk.Generators.Reading
 {
     /// <summary>
@@ -21,17 +23,6 @@ namespace ModelSdk.Generators.Reading
         private const int MaxTypeDepth = 32;
 
         // Field numbers from onnx.proto (ONNX IR).
-        private static class ModelProto
-        {
-            public const int IrVersion = 1, ProducerName = 2, ProducerVersion = 3, Domain = 4, ModelVersion = 5,
-                DocString = 6, Graph = 7, OpsetImport = 8, MetadataProps = 14;
-        }
-
-        private static class GraphProto
-        {
-            public const int Name = 2, Initializer = 5, DocString = 10, Input = 11, Output = 12, SparseInitializer = 15;
-        }
-
         /// <summary>Reads a model file; any failure becomes an MSDK diagnostic, never an exception.</summary>
         public static ParsedModel Read(ModelFile request, System.Threading.CancellationToken cancellationToken)
         {
@@ -261,7 +252,7 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 8 && wire == ProtoReader.WireLengthDelimited)
+                if (field == TensorProto.Name && wire == ProtoReader.WireLengthDelimited)
                 {
                     name = reader.ReadString(MaxNameBytes, "an initializer name");
                 }
@@ -282,7 +273,7 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == SparseTensorProto.Values && wire == ProtoReader.WireLengthDelimited)
                 {
                     name = ReadTensorName(reader);
                 }
@@ -303,11 +294,11 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == OperatorSetIdProto.Domain && wire == ProtoReader.WireLengthDelimited)
                 {
                     domain = reader.ReadString(MaxNameBytes, "an opset domain");
                 }
-                else if (field == 2 && wire == ProtoReader.WireVarint)
+                else if (field == OperatorSetIdProto.Version && wire == ProtoReader.WireVarint)
                 {
                     version = reader.ReadInt64();
                 }
@@ -327,11 +318,11 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == StringStringEntryProto.Key && wire == ProtoReader.WireLengthDelimited)
                 {
                     key = reader.ReadString(MaxNameBytes, "a metadata key");
                 }
-                else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == StringStringEntryProto.Value && wire == ProtoReader.WireLengthDelimited)
                 {
                     value = reader.ReadText(MaxDocBytes);
                 }
@@ -354,15 +345,15 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == ValueInfoProto.Name && wire == ProtoReader.WireLengthDelimited)
                 {
                     name = reader.ReadString(MaxNameBytes, "a value name");
                 }
-                else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == ValueInfoProto.Type && wire == ProtoReader.WireLengthDelimited)
                 {
                     type = ReadType(reader, depth: 0);
                 }
-                else if (field == 3 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == ValueInfoProto.DocString && wire == ProtoReader.WireLengthDelimited)
                 {
                     doc = reader.ReadText(MaxDocBytes);
                 }
@@ -399,30 +390,30 @@ namespace ModelSdk.Generators.Reading
 
                 switch (field)
                 {
-                    case 1:
+                    case TypeProto.TensorType:
                         result = ReadTensorType(reader, ValueKind.Tensor);
                         break;
-                    case 8:
+                    case TypeProto.SparseTensorType:
                         result = ReadTensorType(reader, ValueKind.SparseTensor);
                         break;
-                    case 4:
+                    case TypeProto.SequenceType:
                     {
                         TypeSpec element = ReadSingleElementType(reader, depth);
                         result = new TypeSpec(ValueKind.Sequence, 0, false, EquatableArray<DimSpec>.Empty, "seq(" + element.Display + ")");
                         break;
                     }
 
-                    case 9:
+                    case TypeProto.OptionalType:
                     {
                         TypeSpec element = ReadSingleElementType(reader, depth);
                         result = new TypeSpec(ValueKind.Optional, 0, false, EquatableArray<DimSpec>.Empty, "optional(" + element.Display + ")");
                         break;
                     }
 
-                    case 5:
+                    case TypeProto.MapType:
                         result = ReadMapType(reader, depth);
                         break;
-                    case 7:
+                    case TypeProto.OpaqueType:
                         reader.SkipField(wire);
                         result = new TypeSpec(ValueKind.Opaque, 0, false, EquatableArray<DimSpec>.Empty, "opaque");
                         break;
@@ -443,7 +434,7 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == TypeProto.ElementType && wire == ProtoReader.WireLengthDelimited)
                 {
                     element = ReadType(reader, depth + 1);
                 }
@@ -465,11 +456,11 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireVarint)
+                if (field == TypeProto.KeyType && wire == ProtoReader.WireVarint)
                 {
                     keyType = (int)reader.ReadInt64();
                 }
-                else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == TypeProto.ValueType && wire == ProtoReader.WireLengthDelimited)
                 {
                     value = ReadType(reader, depth + 1);
                 }
@@ -493,11 +484,11 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireVarint)
+                if (field == TypeProto.ElemType && wire == ProtoReader.WireVarint)
                 {
                     elementType = (int)reader.ReadInt64();
                 }
-                else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == TypeProto.Shape && wire == ProtoReader.WireLengthDelimited)
                 {
                     hasShape = true;
                     ReadShape(reader, dims);
@@ -519,7 +510,7 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireLengthDelimited)
+                if (field == TensorShapeProto.Dim && wire == ProtoReader.WireLengthDelimited)
                 {
                     if (dims.Count >= MaxDims)
                     {
@@ -546,12 +537,12 @@ namespace ModelSdk.Generators.Reading
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == 1 && wire == ProtoReader.WireVarint)
+                if (field == TensorShapeProto.DimValue && wire == ProtoReader.WireVarint)
                 {
                     value = reader.ReadInt64();
                     param = null;
                 }
-                else if (field == 2 && wire == ProtoReader.WireLengthDelimited)
+                else if (field == TensorShapeProto.DimParam && wire == ProtoReader.WireLengthDelimited)
                 {
                     param = reader.ReadString(MaxNameBytes, "a dim_param");
                     value = -1;

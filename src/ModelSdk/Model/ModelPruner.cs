@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using ModelSdk.Generators.Reading;
+using ModelSdk.Onnx;
 
 namespace ModelSdk
 {
@@ -14,10 +14,6 @@ namespace ModelSdk
     internal static class ModelPruner
     {
         // Field numbers from onnx.proto.
-        private const int ModelGraph = 7;
-        private const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphSparseInitializer = 15;
-        private const int NodeInput = 1, NodeOutput = 2, NodeAttribute = 5;
-        private const int AttributeGraph = 6, AttributeGraphs = 11;
 
         /// <summary>The model with only <paramref name="outputs"/> as graph outputs and only what they need.</summary>
         public static byte[] Prune(byte[] model, ICollection<string> outputs)
@@ -27,13 +23,13 @@ namespace ModelSdk
             long fieldStart = reader.Position;
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (field == ModelGraph && wire == ProtoReader.WireLengthDelimited)
+                if (field == ModelProto.Graph && wire == ProtoReader.WireLengthDelimited)
                 {
                     long limit = reader.BeginMessage();
                     long graphStart = reader.Position;
                     reader.EndMessage(limit);
                     byte[] graph = PruneGraph(model.AsSpan((int)graphStart, (int)(reader.Position - graphStart)), outputs);
-                    WriteTag(result, ModelGraph);
+                    WriteTag(result, ModelProto.Graph);
                     WriteVarint(result, (ulong)graph.Length);
                     result.Write(graph);
                 }
@@ -66,19 +62,19 @@ namespace ModelSdk
             {
                 string? name = null;
                 Node? node = null;
-                if (wire == ProtoReader.WireLengthDelimited && field == GraphNode)
+                if (wire == ProtoReader.WireLengthDelimited && field == GraphProto.Node)
                 {
                     node = ReadNode(reader);
                 }
-                else if (wire == ProtoReader.WireLengthDelimited && (field == GraphOutput || field == GraphInput))
+                else if (wire == ProtoReader.WireLengthDelimited && (field == GraphProto.Output || field == GraphProto.Input))
                 {
                     name = ReadStringField(reader, 1); // ValueInfoProto.name
                 }
-                else if (wire == ProtoReader.WireLengthDelimited && field == GraphInitializer)
+                else if (wire == ProtoReader.WireLengthDelimited && field == GraphProto.Initializer)
                 {
                     name = ReadStringField(reader, 8); // TensorProto.name
                 }
-                else if (wire == ProtoReader.WireLengthDelimited && field == GraphSparseInitializer)
+                else if (wire == ProtoReader.WireLengthDelimited && field == GraphProto.SparseInitializer)
                 {
                     name = ReadSparseInitializerName(reader);
                 }
@@ -96,7 +92,7 @@ namespace ModelSdk
             var needed = new HashSet<string>(outputs, StringComparer.Ordinal);
             foreach (var input in fields)
             {
-                if (input.Field == GraphInput && input.Name != null)
+                if (input.Field == GraphProto.Input && input.Name != null)
                 {
                     needed.Add(input.Name);
                 }
@@ -122,9 +118,9 @@ namespace ModelSdk
             {
                 bool keep = field switch
                 {
-                    GraphNode => node is null || node.Needed,
-                    GraphOutput => name is null || outputs.Contains(name),
-                    GraphInitializer or GraphSparseInitializer => name is null || needed.Contains(name),
+                    GraphProto.Node => node is null || node.Needed,
+                    GraphProto.Output => name is null || outputs.Contains(name),
+                    GraphProto.Initializer or GraphProto.SparseInitializer => name is null || needed.Contains(name),
                     _ => true,
                 };
                 if (keep)
@@ -142,15 +138,15 @@ namespace ModelSdk
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (wire == ProtoReader.WireLengthDelimited && field == NodeInput)
+                if (wire == ProtoReader.WireLengthDelimited && field == NodeProto.Input)
                 {
                     node.Inputs.Add(reader.ReadString(int.MaxValue, "a node input"));
                 }
-                else if (wire == ProtoReader.WireLengthDelimited && field == NodeOutput)
+                else if (wire == ProtoReader.WireLengthDelimited && field == NodeProto.Output)
                 {
                     node.Outputs.Add(reader.ReadString(int.MaxValue, "a node output"));
                 }
-                else if (wire == ProtoReader.WireLengthDelimited && field == NodeAttribute)
+                else if (wire == ProtoReader.WireLengthDelimited && field == NodeProto.Attribute)
                 {
                     // A subgraph (If, Loop, Scan) may read any value of the outer graph: count every name
                     // its nodes read as read by this node (too many is harmless: more is kept).
@@ -171,12 +167,12 @@ namespace ModelSdk
             long limit = reader.BeginMessage();
             while (reader.TryReadTag(out int field, out int wire))
             {
-                if (wire == ProtoReader.WireLengthDelimited && (field == AttributeGraph || field == AttributeGraphs))
+                if (wire == ProtoReader.WireLengthDelimited && (field == AttributeProto.Graph || field == AttributeProto.Graphs))
                 {
                     long graphLimit = reader.BeginMessage();
                     while (reader.TryReadTag(out int graphField, out int graphWire))
                     {
-                        if (graphWire == ProtoReader.WireLengthDelimited && graphField == GraphNode)
+                        if (graphWire == ProtoReader.WireLengthDelimited && graphField == GraphProto.Node)
                         {
                             inputs.AddRange(ReadNode(reader).Inputs);
                         }

@@ -112,7 +112,7 @@ namespace ModelSdk
 
                         session = new ModelSession(CreateSession(ModelPruner.Prune(bytes, keep)));
                     }
-                    catch (Exception ex) when (ex is ModelLoadException or InferenceException or Generators.Reading.ModelFormatException)
+                    catch (Exception ex) when (ex is ModelLoadException or InferenceException or Onnx.ModelFormatException)
                     {
                         // Keep running the whole model: the outputs are right, only the saving is lost.
                     }

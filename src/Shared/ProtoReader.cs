@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Text;
 
-namespace ModelSdk.Generators.Reading
+namespace ModelSdk.Onnx
 {
     /// <summary>Raised for any malformed, truncated or out-of-bounds protobuf input.</summary>
     internal sealed class ModelFormatException : Exception
