@@ -14,6 +14,7 @@ namespace ModelSdk.Generators
         public const string InvalidNamespace = "MSDK0006";
         public const string ViewEscapesToDelegate = "MSDK0007";
         public const string NotBatchable = "MSDK0008";
+        public const string UnmatchedRename = "MSDK0010";
     }
 
     /// <summary>The diagnostics the generator reports; ids are listed in AnalyzerReleases.Shipped.md.</summary>
@@ -78,6 +79,15 @@ namespace ModelSdk.Generators
             DiagnosticSeverity.Error,
             isEnabledByDefault: true,
             description: "A dynamic batcher needs every input and output to be a tensor whose first dim is the batch dim (a symbolic dim, named by BatchDim), used nowhere else in its shape; inputs need fixed item dims and numeric elements. Without BatchDim the generator looks for such a dim itself and generates no batcher when there is none.");
+
+        public static readonly DiagnosticDescriptor UnmatchedRename = new DiagnosticDescriptor(
+            DiagnosticIds.UnmatchedRename,
+            "A Rename of an OnnxModel item matches nothing in the model",
+            "Rename '{1}' of the ONNX model '{0}' matches no input, output or symbolic dim of the model; it was ignored",
+            Category,
+            DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "Rename takes onnxName=CSharpName pairs separated by ';'. The ONNX names are case-sensitive and written as in the model (see the generated class's docs).");
 
         /// <summary>Reported by <see cref="Analyzers.SynchronousViewAnalyzer"/>, not by the generator.</summary>
         public static readonly DiagnosticDescriptor ViewEscapesToDelegate = new DiagnosticDescriptor(

@@ -34,6 +34,11 @@ namespace ModelSdk.Generators
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NotBatchable, request.ModelPath, request.FileName, request.BatchDim!, batchProblem));
                 }
 
+                foreach (string unmatched in Renames.Unmatched(request.Rename, parsed.Spec))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnmatchedRename, request.ModelPath, request.FileName, unmatched));
+                }
+
                 model = new ModelClass(request, parsed.Spec, className, ns, batchDim);
                 ReportUnsupportedTypes(model, diagnostics);
             }

@@ -97,6 +97,7 @@ namespace ModelSdk.Generators
                 Value(values, "namespace")?.Trim(),
                 rootNamespace ?? string.Empty,
                 Value(values, "batchdim")?.Trim(),
+                Value(values, "rename"),
                 Value(values, "sha256") ?? text,
                 text);
         }

@@ -14,7 +14,7 @@ using ModelSdk.Generators;
 namespace ModelSdk.Generators.Tests
 {
     /// <summary>One OnnxModel item as the build would pass it: a manifest file plus item metadata.</summary>
-    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1", string? BatchDim = null)
+    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1", string? BatchDim = null, string? Rename = null)
     {
         public string ManifestPath => "/obj/modelsdk/" + Path.GetFileName(ModelPath) + "." + ModelPath.GetHashCode().ToString("x") + OnnxModelGenerator.ManifestExtension;
     }
@@ -67,7 +67,7 @@ namespace ModelSdk.Generators.Tests
         /// <summary>The manifest the build writes for <paramref name="item"/> (see build/ModelSdk.targets).</summary>
         public static AdditionalText Manifest(ModelItem item) => new InMemoryText(item.ManifestPath,
             "ModelSdk model manifest\npath=" + item.ModelPath + "\nsha256=" + item.Stamp + "\nclass=" + item.ClassName + "\nnamespace=" + item.Namespace +
-            "\noutput=" + Path.GetFileName(item.ModelPath) + "\nbatchdim=" + item.BatchDim + "\n");
+            "\noutput=" + Path.GetFileName(item.ModelPath) + "\nbatchdim=" + item.BatchDim + "\nrename=" + item.Rename + "\n");
 
         public static GeneratorDriver CreateDriver(IEnumerable<ModelItem> items, out AdditionalText[] manifests, string rootNamespace = "UserProject", LanguageVersion version = LanguageVersion.Latest)
         {

@@ -146,5 +146,29 @@ namespace ModelSdk.Generators.Tests
             string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
             Assert.True(code.Length < 512 * 1024, $"{code.Length} characters of generated code");
         }
+
+        [Fact]
+        public void Rename_gives_inputs_outputs_and_symbolic_dims_the_names_the_user_chose()
+        {
+            string path = Write("exported.onnx", g =>
+            {
+                g.Message(11, v => ProtoWriter.FloatTensorValue(v, "x", "p2o.DynamicDimension.0", 8));
+                g.Message(12, v => ProtoWriter.FloatTensorValue(v, "save_infer_model/scale_0.tmp_1", "p2o.DynamicDimension.0", 4));
+            });
+            var (run, output, diagnostics) = GeneratorHarness.Run(new[]
+            {
+                new ModelItem(path, "Exported", Rename: "p2o.DynamicDimension.0=batch; x=image ;save_infer_model/scale_0.tmp_1=scores;missing=nothing"),
+            });
+            AssertCompiles(output);
+            IMethodSymbol run1 = output.GetTypeByMetadataName("UserProject.Exported")!.GetMembers("Run").OfType<IMethodSymbol>().Single();
+            Assert.Equal(new[] { "image", "batch", "outputs" }, run1.Parameters.Select(p => p.Name).ToArray());
+            Assert.NotNull(output.GetTypeByMetadataName("UserProject.Exported+Result")!.GetMembers("Scores").SingleOrDefault());
+            Assert.NotNull(output.GetTypeByMetadataName("UserProject.Exported+Inputs+Image"));
+            string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+            Assert.Contains("<c>p2o.DynamicDimension.0</c>", code); // the docs keep the ONNX names
+            Diagnostic unmatched = Assert.Single(diagnostics, d => d.Id == "MSDK0010");
+            Assert.Contains("'missing'", unmatched.GetMessage());
+            Assert.Equal(DiagnosticSeverity.Warning, unmatched.DefaultSeverity);
+        }
     }
 }

@@ -119,6 +119,21 @@ namespace ModelSdk.PackageTests
         }
 
         [Fact]
+        public void Rename_metadata_goes_through_the_build_with_its_semicolons()
+        {
+            string project = _sdk.NewConsoleProject("Renamed", """
+                using Renamed;
+                using Digits model = Digits.Load();
+                Digits.Result result = model.Run(image: new float[Digits.Inputs.Image.ElementCount]);
+                System.Console.WriteLine($"digit={result.Digit[0]} classes={result.Scores.Length}");
+                """, "<OnnxModel Include=\"digits.onnx\" Rename=\"pixels=image;label=digit;probabilities=scores\" />");
+            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            (int exit, string output) = Dotnet(project, "run");
+            Assert.True(exit == 0, output);
+            Assert.Matches(@"digit=\d classes=10", output);
+        }
+
+        [Fact]
         public void A_model_replaced_with_the_same_timestamp_is_read_again()
         {
             string project = _sdk.NewConsoleProject("Replaced", """

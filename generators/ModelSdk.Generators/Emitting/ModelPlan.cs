@@ -121,6 +121,8 @@ namespace ModelSdk.Generators.Emitting
 
         public static ModelPlan Create(ModelClass model)
         {
+            System.Collections.Generic.Dictionary<string, string> renames = Renames.Parse(model.Request.Rename);
+            string Renamed(string onnxName) => renames.TryGetValue(onnxName, out string? name) ? name : onnxName;
             var parameterNames = new UniqueNames(ReservedParameterNames);
             var shapeNames = new UniqueNames(ReservedShapeClassNames);
             var inputs = new List<InputPlan>();
@@ -131,8 +133,8 @@ namespace ModelSdk.Generators.Emitting
                 inputs.Add(new InputPlan(
                     i,
                     value,
-                    parameterNames.Add(CSharpText.ToCamelIdentifier(value.Name, fallback)),
-                    shapeNames.Add(ShapeClassName(value.Name, i))));
+                    parameterNames.Add(CSharpText.ToCamelIdentifier(Renamed(value.Name), fallback)),
+                    shapeNames.Add(ShapeClassName(Renamed(value.Name), i))));
             }
 
             // Symbolic dims become optional Run parameters, one per distinct dim_param, named after it.
@@ -155,7 +157,7 @@ namespace ModelSdk.Generators.Emitting
 
                     string dimText = "dim" + d.ToString(CultureInfo.InvariantCulture);
                     string display = dim.Param ?? input.Value.Name + "[" + d.ToString(CultureInfo.InvariantCulture) + "]";
-                    string raw = dim.Param ?? StripAt(input.ParameterName) + "_" + dimText;
+                    string raw = dim.Param != null ? Renamed(dim.Param) : StripAt(input.ParameterName) + "_" + dimText;
                     symbols.Add(new SymbolPlan(display, parameterNames.Add(CSharpText.ToCamelIdentifier(raw, input.ParameterName + "Dim" + d)), input.Index, d));
                 }
             }
@@ -165,7 +167,7 @@ namespace ModelSdk.Generators.Emitting
             for (int i = 0; i < model.Spec.Outputs.Count; i++)
             {
                 ValueSpec value = model.Spec.Outputs[i];
-                string name = CSharpText.ToPascalIdentifier(value.Name, "Output" + i.ToString(CultureInfo.InvariantCulture));
+                string name = CSharpText.ToPascalIdentifier(Renamed(value.Name), "Output" + i.ToString(CultureInfo.InvariantCulture));
                 outputs.Add(new OutputPlan(i, value, propertyNames.Add(name)));
             }
 

@@ -14,6 +14,7 @@ namespace ModelSdk.Generators.Model
         string? Namespace,
         string RootNamespace,
         string? BatchDim,
+        string? Rename,
         string ContentHash,
         string Stamp)
     {
