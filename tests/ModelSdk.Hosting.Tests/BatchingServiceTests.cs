@@ -37,11 +37,7 @@ namespace ModelSdk.Hosting.Tests
         private static (long Label, float[] Probabilities)[] Reference(string file, IReadOnlyList<(long Label, float[] Pixels)> samples)
         {
             using DigitsBatch model = DigitsBatch.Load(file);
-            return samples.Select(s =>
-            {
-                DigitsBatch.Result r = model.Run(s.Pixels);
-                return (r.Label[0], r.Probabilities.ToArray());
-            }).ToArray();
+            return Serving.Reference(samples, pixels => { DigitsBatch.Result r = model.Run(pixels); return (r.Label[0], r.Probabilities.ToArray()); });
         }
 
         [Fact]

@@ -36,7 +36,7 @@ namespace ModelSdk.PackageTests
                 using Digits fromBytes = Digits.Load(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "digits.onnx")));
                 Console.WriteLine($"same={fromPath.Run(pixels).Label[0] == fromBytes.Run(pixels).Label[0]}");
                 """);
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            _sdk.CopyModel("digits.onnx", project, "digits.onnx");
 
             (int exit, string output) = Dotnet(project, "run");
             Assert.True(exit == 0, output);
@@ -75,7 +75,7 @@ namespace ModelSdk.PackageTests
                 await app.StopAsync();
                 Console.WriteLine($"disposed={app.Services.GetRequiredService<Digits>().IsDisposed}");
                 """, "Microsoft.NET.Sdk.Web", "ModelSdk.Hosting");
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            _sdk.CopyModel("digits.onnx", project, "digits.onnx");
 
             (int exit, string output) = Dotnet(project, "run");
             Assert.True(exit == 0, output);
@@ -112,7 +112,7 @@ namespace ModelSdk.PackageTests
             Assert.Contains("input=x path=model#1.onnx", output);
 
             string bad = _sdk.NewConsoleProject("BadNamespace", "System.Console.WriteLine();", "<OnnxModel Include=\"digits.onnx\" Namespace=\"My#Ns;x\" />");
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(bad, "digits.onnx"));
+            _sdk.CopyModel("digits.onnx", bad, "digits.onnx");
             (exit, output) = Dotnet(bad, "build");
             Assert.NotEqual(0, exit);
             Assert.Contains("error MSDK0006: Namespace 'My#Ns;x'", output);
@@ -127,7 +127,7 @@ namespace ModelSdk.PackageTests
                 Digits.Result result = model.Run(image: new float[Digits.Inputs.Image.ElementCount]);
                 System.Console.WriteLine($"digit={result.Digit[0]} classes={result.Scores.Length}");
                 """, "<OnnxModel Include=\"digits.onnx\" Rename=\"pixels=image;label=digit;probabilities=scores\" />");
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            _sdk.CopyModel("digits.onnx", project, "digits.onnx");
             (int exit, string output) = Dotnet(project, "run");
             Assert.True(exit == 0, output);
             Assert.Matches(@"digit=\d classes=10", output);
@@ -159,7 +159,7 @@ namespace ModelSdk.PackageTests
         public void A_Link_outside_the_output_folder_is_MSDK0009(string link)
         {
             string project = _sdk.NewConsoleProject("Link" + Math.Abs(link.GetHashCode()), "System.Console.WriteLine();", $"<OnnxModel Include=\"digits.onnx\" Link=\"{link}\" />");
-            File.Copy(Path.Combine(_sdk.RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+            _sdk.CopyModel("digits.onnx", project, "digits.onnx");
             (int exit, string output) = Dotnet(project, "build");
             Assert.NotEqual(0, exit);
             Assert.Contains("error MSDK0009: The Link '" + link + "'", output);
@@ -312,9 +312,13 @@ namespace ModelSdk.PackageTests
             }
 
             /// <summary>Copies digits.onnx into <paramref name="project"/> and adds <paramref name="property"/> (an MSBuild property element) to its project file.</summary>
+            /// <summary>Copies the repo's model <paramref name="model"/> into <paramref name="project"/> as <paramref name="as"/>.</summary>
+            public void CopyModel(string model, string project, string @as) =>
+                File.Copy(Path.Combine(RepoRoot, "models", model), Path.Combine(project, @as));
+
             public void AddDigitsAndProperty(string project, string property)
             {
-                File.Copy(Path.Combine(RepoRoot, "models", "digits.onnx"), Path.Combine(project, "digits.onnx"));
+                CopyModel("digits.onnx", project, "digits.onnx");
                 string csproj = Directory.GetFiles(project, "*.csproj").Single();
                 File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("<Nullable>", property + "<Nullable>"));
             }

@@ -16,7 +16,6 @@ namespace ModelSdk
 
         internal readonly ModelBatcher Owner;
         internal readonly ItemInput[] Inputs;
-        internal int InputsSet;
         internal IBatchedResult? Result;
         internal long EnqueuedAt;
         internal int State;
@@ -28,6 +27,9 @@ namespace ModelSdk
             Owner = owner;
             Inputs = new ItemInput[inputs];
         }
+
+        /// <summary>True once every input was given (an input set holds its array, even an empty one).</summary>
+        internal bool HasEveryInput => Array.TrueForAll(Inputs, static input => input.Array != null);
 
         /// <summary>Moves the item on from <paramref name="from"/>; false when it already moved (taken, done or cancelled).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

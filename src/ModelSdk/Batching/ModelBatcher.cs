@@ -148,7 +148,6 @@ namespace ModelSdk
             }
 
             item.Inputs[index] = ItemInput.From(data);
-            item.InputsSet |= 1 << Math.Min(index, 30);
         }
 
         /// <summary>
@@ -162,8 +161,7 @@ namespace ModelSdk
         {
             ArgumentNullException.ThrowIfNull(item);
             ArgumentNullException.ThrowIfNull(result);
-            int all = item.Inputs.Length >= 31 ? int.MaxValue : (1 << item.Inputs.Length) - 1;
-            if (item.Owner != this || item.Result != null || (item.InputsSet & all) != all)
+            if (item.Owner != this || item.Result != null || !item.HasEveryInput)
             {
                 throw new ArgumentException("The item must come from this batcher's NewItem, have every input set, and be queued once.", nameof(item));
             }
