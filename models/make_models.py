@@ -30,14 +30,17 @@ OPSET = 17
 
 # --------------------------------------------------------------------------- helpers
 
-def make_model(graph, doc, opset=OPSET, ir_version=None, metadata=None):
-    """Wraps a graph in a ModelProto, checks it strictly and returns it."""
+def make_model(graph, doc, opset=OPSET, ir_version=None, metadata=None, ml_opset=None, full_check=True):
+    """Wraps a graph in a ModelProto, checks it (strictly unless full_check=False) and returns it (ml_opset: also import ai.onnx.ml)."""
     kwargs = {}
     if ir_version is not None:
         kwargs["ir_version"] = ir_version
+    opsets = [helper.make_opsetid("", opset)]
+    if ml_opset is not None:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ml_opset))
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", opset)],
+        opset_imports=opsets,
         producer_name=PRODUCER,
         producer_version=PRODUCER_VERSION,
         doc_string=doc,
@@ -49,7 +52,7 @@ def make_model(graph, doc, opset=OPSET, ir_version=None, metadata=None):
             entry = model.metadata_props.add()
             entry.key = key
             entry.value = value
-    onnx.checker.check_model(model, full_check=True)
+    onnx.checker.check_model(model, full_check=full_check)
     return model
 
 
@@ -78,6 +81,14 @@ def write_test_set(name, index, inputs, outputs):
 
 def vi(name, elem_type, shape, doc=""):
     return helper.make_tensor_value_info(name, elem_type, shape, doc_string=doc)
+
+
+def map_type(key_type, value_type):
+    """TypeProto map(key_type, value_type) (onnx 1.12's helper has no maker for it)."""
+    proto = onnx.TypeProto()
+    proto.map_type.key_type = key_type
+    proto.map_type.value_type.CopyFrom(value_type)
+    return proto
 
 
 def softmax(z):
@@ -773,6 +784,126 @@ def make_digits_v2():
     save_model(model, "digits_batch_v2")
 
 
+# --------------------------------------------------------------------------- classifiers, sequences, maps, optionals
+
+IRIS_NAMES = ["setosa", "versicolor", "virginica"]
+
+
+def train_iris():
+    """A real scikit-learn LogisticRegression (multinomial, lbfgs) on iris, trained once; 30% held out."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    clf = LogisticRegression(max_iter=1000).fit(X_train, y_train)
+    return clf, X_test.astype(np.float32), y_test
+
+
+def iris_graph(clf, string_labels):
+    """The graph skl2onnx emits for a LogisticRegression classifier (zipmap=True): LinearClassifier -> Normalizer
+    on the probabilities, Cast (or Identity for strings) on the label, ZipMap(probabilities) -> seq(map(label, float))."""
+    coef = clf.coef_.astype(np.float32).ravel().tolist()
+    intercepts = clf.intercept_.astype(np.float32).tolist()
+    if string_labels:
+        label_attr = {"classlabels_strings": IRIS_NAMES}
+        zipmap_attr = {"classlabels_strings": IRIS_NAMES}
+        label_type = TensorProto.STRING
+        label_node = helper.make_node("Identity", ["label"], ["output_label"], name="Identity")
+        key_type = TensorProto.STRING
+    else:
+        label_attr = {"classlabels_ints": [0, 1, 2]}
+        zipmap_attr = {"classlabels_int64s": [0, 1, 2]}
+        label_type = TensorProto.INT64
+        label_node = helper.make_node("Cast", ["label"], ["output_label"], name="Cast", to=TensorProto.INT64)
+        key_type = TensorProto.INT64
+    nodes = [
+        helper.make_node("LinearClassifier", ["float_input"], ["label", "probability_tensor"], name="LinearClassifier",
+                         domain="ai.onnx.ml", coefficients=coef, intercepts=intercepts, multi_class=1,
+                         post_transform="SOFTMAX", **label_attr),
+        helper.make_node("Normalizer", ["probability_tensor"], ["probabilities"], name="Normalizer",
+                         domain="ai.onnx.ml", norm="L1"),
+        label_node,
+        helper.make_node("ZipMap", ["probabilities"], ["output_probability"], name="ZipMap",
+                         domain="ai.onnx.ml", **zipmap_attr),
+    ]
+    probability_type = helper.make_sequence_type_proto(
+        map_type(key_type, helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
+    outputs = [helper.make_tensor_value_info("output_label", label_type, [None]),
+               helper.make_value_info("output_probability", probability_type)]
+    return helper.make_graph(nodes, "LogisticRegression", [vi("float_input", TensorProto.FLOAT, [None, 4])], outputs)
+
+
+def make_iris_classifiers():
+    clf, X_test, y_test = train_iris()
+    predicted = clf.predict(X_test.astype(np.float64))
+    accuracy = "%.4f" % float(np.mean(predicted == y_test))
+    metadata = [("dataset", "scikit-learn iris (Fisher 1936)"), ("accuracy", accuracy)]
+    for name, strings in (("iris_classifier", False), ("iris_classifier_strings", True)):
+        model = make_model(iris_graph(clf, strings),
+                           "scikit-learn LogisticRegression on iris, in the graph skl2onnx emits (ZipMap on).",
+                           opset=15, ml_opset=1, metadata=metadata, full_check=False)  # onnx 1.12 can't infer ZipMap's seq(map)
+        save_model(model, name)
+        rows = X_test[:5]
+        # scikit-learn's own answers (float64), in float32; the probabilities as a [5, 3] matrix (no TensorProto form for a ZipMap).
+        labels = clf.predict(rows.astype(np.float64))
+        probs = clf.predict_proba(rows.astype(np.float64)).astype(np.float32)
+        label_tensor = (numpy_helper.from_array(np.array([IRIS_NAMES[k] for k in labels], dtype=object), "output_label")
+                        if strings else tensor(labels.astype(np.int64), "output_label"))
+        write_test_set(name, 0, [("float_input", rows)], [label_tensor, ("output_probability", probs)])
+    with open(os.path.join(HERE, "iris_samples.csv"), "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["species", "sepal_length", "sepal_width", "petal_length", "petal_width"])
+        for row, label in zip(X_test, y_test):
+            out.writerow([IRIS_NAMES[label]] + ["%.1f" % v for v in row])
+    with open(os.path.join(HERE, "iris_labels.txt"), "w", newline="") as f:
+        f.write("\n".join(IRIS_NAMES) + "\n")
+    print("iris_classifier: held-out accuracy %s" % accuracy)
+
+
+def make_sequence_input():
+    """A sequence input: joined = ConcatFromSequence(parts, axis 0); count = SequenceLength(parts)."""
+    parts_type = helper.make_sequence_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, ["n"]))
+    graph = helper.make_graph(
+        [helper.make_node("ConcatFromSequence", ["parts"], ["joined"], name="concat", axis=0),
+         helper.make_node("SequenceLength", ["parts"], ["count"], name="length")],
+        "sequence_input",
+        [helper.make_value_info("parts", parts_type, doc_string="Any number (at least one) of 1-D float tensors.")],
+        [vi("joined", TensorProto.FLOAT, ["total"], "The parts one after another."),
+         vi("count", TensorProto.INT64, [], "How many parts.")])
+    save_model(make_model(graph, "A model taking a sequence of tensors."), "sequence_input")
+
+
+def make_map_input():
+    """Map inputs, as scikit-learn's DictVectorizer takes them: string and int64 keys to float."""
+    graph = helper.make_graph(
+        [helper.make_node("DictVectorizer", ["features"], ["vector"], name="by_name", domain="ai.onnx.ml",
+                          string_vocabulary=["height", "weight", "age"]),
+         helper.make_node("DictVectorizer", ["codes"], ["code_vector"], name="by_code", domain="ai.onnx.ml",
+                          int64_vocabulary=[10, 20, 30, 40])],
+        "map_input",
+        [helper.make_value_info("features", map_type(
+            TensorProto.STRING, helper.make_tensor_type_proto(TensorProto.FLOAT, None)), doc_string="Feature name -> value."),
+         helper.make_value_info("codes", map_type(
+             TensorProto.INT64, helper.make_tensor_type_proto(TensorProto.FLOAT, None)), doc_string="Code -> value.")],
+        [vi("vector", TensorProto.FLOAT, [1, 3], "height, weight, age (0 where missing)."),
+         vi("code_vector", TensorProto.FLOAT, [1, 4], "codes 10, 20, 30, 40 (0 where missing).")])
+    save_model(make_model(graph, "DictVectorizer over map inputs.", ml_opset=1), "map_input")
+
+
+def make_optional_values():
+    """An optional input and output: has_value = OptionalHasElement(maybe); same = Identity(maybe), absent when it is."""
+    maybe_type = helper.make_optional_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, [3]))
+    graph = helper.make_graph(
+        [helper.make_node("OptionalHasElement", ["maybe"], ["has_value"], name="has"),
+         helper.make_node("Identity", ["maybe"], ["same"], name="same")],
+        "optional_values",
+        [helper.make_value_info("maybe", maybe_type, doc_string="A 3-vector, or nothing.")],
+        [vi("has_value", TensorProto.BOOL, [], "True when maybe holds a value."),
+         helper.make_value_info("same", maybe_type, doc_string="maybe itself: absent when maybe is.")])
+    save_model(make_model(graph, "An optional input and an optional output."), "optional_values")
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -795,6 +926,10 @@ def main():
     make_duplicate_output()
     make_two_outputs_variant()
     make_digits_v2()
+    make_iris_classifiers()
+    make_sequence_input()
+    make_map_input()
+    make_optional_values()
     print("wrote models to %s (digits accuracy %s)" % (HERE, accuracy))
 
 

@@ -15,6 +15,7 @@ namespace ModelSdk.Generators
         public const string ViewEscapesToDelegate = "MSDK0007";
         public const string NotBatchable = "MSDK0008";
         public const string UnmatchedRename = "MSDK0010";
+        public const string NoClassifier = "MSDK0011";
     }
 
     /// <summary>The diagnostics the generator reports; ids are listed in AnalyzerReleases.Shipped.md.</summary>
@@ -41,8 +42,8 @@ namespace ModelSdk.Generators
 
         public static readonly DiagnosticDescriptor UnsupportedType = new DiagnosticDescriptor(
             DiagnosticIds.UnsupportedType,
-            "A model input or output has a type ModelSdk cannot express",
-            "The {0} '{1}' of model '{2}' has type {3}, which ModelSdk cannot express yet; the generated {4} throws NotSupportedException",
+            "A model input or output has a type ModelSdk cannot pass",
+            "The {0} '{1}' of model '{2}' has type {3}, which ModelSdk cannot pass: {4}. The generated {5} NotSupportedException.",
             Category,
             DiagnosticSeverity.Warning,
             isEnabledByDefault: true);
@@ -79,6 +80,15 @@ namespace ModelSdk.Generators
             DiagnosticSeverity.Error,
             isEnabledByDefault: true,
             description: "A dynamic batcher needs every input and output to be a tensor whose first dim is the batch dim (a symbolic dim, named by BatchDim), used nowhere else in its shape; inputs need fixed item dims and numeric elements. Without BatchDim the generator looks for such a dim itself and generates no batcher when there is none.");
+
+        public static readonly DiagnosticDescriptor NoClassifier = new DiagnosticDescriptor(
+            DiagnosticIds.NoClassifier,
+            "The classifier helpers of a model could not be generated as asked",
+            "The classifier helpers of the ONNX model '{0}' (Labels, Best, TopK): {1}",
+            Category,
+            DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "Helpers read a ZipMap output, or a float tensor [N, classes] named by ScoresOutput or matched by the number of labels (a Labels file, one per line, or a labels metadata entry).");
 
         public static readonly DiagnosticDescriptor UnmatchedRename = new DiagnosticDescriptor(
             DiagnosticIds.UnmatchedRename,

@@ -12,10 +12,10 @@ namespace ModelSdk.Generators
         private static readonly HashSet<string> ReservedClassNames = new HashSet<string>(System.StringComparer.Ordinal)
         {
             "Inputs", "Outputs", "Result", "Request", "Queue", "ModelSignature", "DefaultModelPath",
-            "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue", "Batcher", "ItemResult", "CreateBatcher",
+            "Load", "Run", "RunAsync", "CreateRequest", "CreateQueue", "Batcher", "ItemResult", "CreateBatcher", "Labels", "LabelNames",
         };
 
-        public static GenerationUnit Resolve(ModelRequest request, ParsedModel parsed)
+        public static GenerationUnit Resolve(ModelRequest request, ParsedModel parsed, LabelFile? labels = null)
         {
             var diagnostics = new List<DiagnosticInfo>();
             if (parsed.Error != null)
@@ -39,7 +39,24 @@ namespace ModelSdk.Generators
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnmatchedRename, request.ModelPath, request.FileName, unmatched));
                 }
 
-                model = new ModelClass(request, parsed.Spec, className, ns, batchDim);
+                string? labelsText = null;
+                if (request.LabelsPath != null)
+                {
+                    labelsText = labels?.Text;
+                    if (labelsText is null)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NoClassifier, request.ModelPath, request.FileName,
+                            "its Labels file '" + request.LabelsPath + "' was not found or could not be read"));
+                    }
+                }
+
+                ClassifierSpec? classifier = Classifiers.Find(parsed.Spec, request.ScoresOutput, labelsText, out string? classifierProblem);
+                if (classifierProblem != null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NoClassifier, request.ModelPath, request.FileName, classifierProblem));
+                }
+
+                model = new ModelClass(request, parsed.Spec, className, ns, batchDim, classifier);
                 ReportUnsupportedTypes(model, diagnostics);
             }
 
@@ -94,19 +111,19 @@ namespace ModelSdk.Generators
         {
             foreach (ValueSpec input in model.Spec.Inputs)
             {
-                if (ModelPlan.SupportedCSharpType(input.Type) is null)
+                if (!ModelPlan.IsExpressible(input.Type))
                 {
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedType, model.Request.ModelPath,
-                        "input", input.Name, model.ClassName, input.Type.Display, "Run method"));
+                        "input", input.Name, model.ClassName, input.Type.Display, ValueTypes.WhatToDo(input.Type), "Run method throws"));
                 }
             }
 
             foreach (ValueSpec output in model.Spec.Outputs)
             {
-                if (ModelPlan.SupportedCSharpType(output.Type) is null)
+                if (!ModelPlan.IsExpressible(output.Type))
                 {
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedType, model.Request.ModelPath,
-                        "output", output.Name, model.ClassName, output.Type.Display, "property"));
+                        "output", output.Name, model.ClassName, output.Type.Display, ValueTypes.WhatToDo(output.Type), "property throws (the other outputs work)"));
                 }
             }
         }

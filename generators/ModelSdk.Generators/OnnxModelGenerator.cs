@@ -49,9 +49,27 @@ namespace ModelSdk.Generators
                 .Collect()
                 .Select(static (all, _) => new ParsedModels(all));
 
+            // Labels files (item metadata Labels) are AdditionalFiles too; only the ones a manifest names are read.
+            IncrementalValueProvider<EquatableArray<string>> labelPaths = requests
+                .Where(static request => request.LabelsPath != null)
+                .Select(static (request, _) => request.LabelsPath!)
+                .Collect()
+                .Select(static (all, _) => new EquatableArray<string>(all.ToArray()));
+            IncrementalValueProvider<EquatableArray<LabelFile>> labelFiles = context.AdditionalTextsProvider
+                .Where(static text => !text.Path.EndsWith(ManifestExtension, StringComparison.OrdinalIgnoreCase))
+                .Combine(labelPaths)
+                .Where(static pair => pair.Right.Contains(pair.Left.Path))
+                .Select(static (pair, ct) => new LabelFile(pair.Left.Path, pair.Left.GetText(ct)?.ToString()))
+                .Collect()
+                .Select(static (all, _) => new EquatableArray<LabelFile>(all.ToArray()));
+
             IncrementalValuesProvider<GenerationUnit> units = requests
                 .Combine(parsed)
-                .Select(static (pair, ct) => Naming.Resolve(pair.Left, pair.Right.For(pair.Left) ?? OnnxModelReader.Read(pair.Left.File, ct)))
+                .Combine(labelFiles)
+                .Select(static (pair, ct) => Naming.Resolve(
+                    pair.Left.Left,
+                    pair.Left.Right.For(pair.Left.Left) ?? OnnxModelReader.Read(pair.Left.Left.File, ct),
+                    pair.Right.FirstOrDefault(f => f.Path == pair.Left.Left.LabelsPath)))
                 .WithTrackingName(TrackingNames.Named);
 
             // Every class name with the model claiming it, to report two models mapping to one class.
@@ -99,7 +117,9 @@ namespace ModelSdk.Generators
                 Value(values, "batchdim")?.Trim(),
                 Value(values, "rename"),
                 Value(values, "sha256") ?? text,
-                text);
+                text,
+                Value(values, "scores")?.Trim(),
+                Value(values, "labels")?.Trim());
         }
 
         private static string? Value(Dictionary<string, string> values, string key) =>

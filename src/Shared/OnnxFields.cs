@@ -16,12 +16,12 @@ namespace ModelSdk.Onnx
 
     internal static class NodeProto
     {
-        public const int Input = 1, Output = 2, Attribute = 5;
+        public const int Input = 1, Output = 2, OpType = 4, Attribute = 5, Domain = 7;
     }
 
     internal static class AttributeProto
     {
-        public const int Graph = 6, Graphs = 11;
+        public const int Name = 1, Graph = 6, Ints = 8, Strings = 9, Graphs = 11;
     }
 
     internal static class TensorProto

@@ -19,8 +19,8 @@ namespace ModelSdk.Conformance.Tests
         public void Threads_sharing_one_model_with_a_request_each_get_their_own_outputs(string test)
         {
             using CompiledModel model = NodeCorpus.Load(test); // its Dispose releases the requests too
-            var data = new List<TensorDataSet>(ModelSdkRunner.ReadData(test));
-            if (Variant(model, data[0]) is TensorDataSet variant)
+            var data = new List<CorpusDataSet>(ModelSdkRunner.ReadData(test, model.Signature));
+            if (Variant(model, data[0]) is CorpusDataSet variant)
             {
                 data.Add(variant);
             }
@@ -36,7 +36,7 @@ namespace ModelSdk.Conformance.Tests
                     for (int run = 0; run < RunsPerThread; run++)
                     {
                         // Neighbouring threads run different data sets: requests that interfered would mix them up.
-                        TensorDataSet set = data[(t + run) % data.Count];
+                        CorpusDataSet set = data[(t + run) % data.Count];
                         if (ModelSdkRunner.RunDataSet(requests[t], set) is string problem)
                         {
                             problems.Enqueue($"thread {t}, run {run}: {problem}");
@@ -66,12 +66,18 @@ namespace ModelSdk.Conformance.Tests
         /// <summary>
         /// A second data set: the inputs with their floating-point elements reversed, and as expected outputs
         /// what a run on a request of its own gives (the corpus tests check that such a run is right).
-        /// Null when no input is floating-point or the model rejects the reversed values.
+        /// Null when no input is floating-point, the model rejects the reversed values, or a value is not a tensor.
         /// </summary>
-        private static TensorDataSet? Variant(CompiledModel model, TensorDataSet set)
+        private static CorpusDataSet? Variant(CompiledModel model, CorpusDataSet set)
         {
-            TestTensor[] inputs = set.Inputs.Select(Reversed).ToArray();
-            if (inputs.SequenceEqual(set.Inputs))
+            if (set.Inputs.Any(v => v.Tensor is null) || model.Signature.Outputs.Any(o => o.Kind != OnnxValueKind.Tensor))
+            {
+                return null;
+            }
+
+            TestTensor[] given = set.Inputs.Select(v => v.Tensor!).ToArray();
+            TestTensor[] inputs = given.Select(Reversed).ToArray();
+            if (inputs.SequenceEqual(given))
             {
                 return null;
             }
@@ -100,7 +106,7 @@ namespace ModelSdk.Conformance.Tests
                     strings ? Array.Empty<byte>() : output.Bytes.ToArray(), strings ? output.Strings.ToArray() : null);
             }
 
-            return new TensorDataSet("reversed " + set.Name, inputs, outputs);
+            return new CorpusDataSet("reversed " + set.Name, inputs.Select(CorpusValue.Of).ToArray(), outputs.Select(CorpusValue.Of).ToArray());
         }
 
         /// <summary>The tensor with its elements in reverse order if they are floating-point; otherwise the same instance.</summary>

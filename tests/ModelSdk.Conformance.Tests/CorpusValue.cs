@@ -35,6 +35,9 @@ namespace ModelSdk.Conformance.Tests
 
         public static CorpusValue Read(string path, OnnxValueType kind) => Read(File.ReadAllBytes(path), kind);
 
+        /// <summary>A tensor as a corpus value.</summary>
+        public static CorpusValue Of(TestTensor tensor) => new CorpusValue(OnnxValueType.ONNX_TYPE_TENSOR, tensor, Array.Empty<CorpusValue>(), null);
+
         private static CorpusValue Read(byte[] message, OnnxValueType kind) => kind switch
         {
             OnnxValueType.ONNX_TYPE_TENSOR => new CorpusValue(kind, OnnxTensorFile.Read(new MemoryStream(message)), Array.Empty<CorpusValue>(), null),

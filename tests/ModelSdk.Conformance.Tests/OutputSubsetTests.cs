@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using ModelSdk.TestSupport;
 using Xunit;
 
 namespace ModelSdk.Conformance.Tests
@@ -29,19 +28,15 @@ namespace ModelSdk.Conformance.Tests
         {
             using CompiledModel model = NodeCorpus.Load(test);
             using InferRequest request = model.CreateRequest();
-            IReadOnlyList<TensorDataSet> data = ModelSdkRunner.ReadData(test);
+            IReadOnlyList<CorpusDataSet> data = ModelSdkRunner.ReadData(test, model.Signature);
             for (int k = 0; k < model.Signature.Outputs.Count; k++)
             {
                 request.SelectOutputs(1UL << k);
-                foreach (TensorDataSet set in data)
+                foreach (CorpusDataSet set in data)
                 {
-                    for (int i = 0; i < set.Inputs.Length; i++)
-                    {
-                        request.CopyInput(i, set.Inputs[i].ToInputArg());
-                    }
-
+                    ModelSdkRunner.StageInputs(request, set);
                     request.Run();
-                    string? problem = TensorAssert.Compare(set.Outputs[k], request.GetOutput(k), NodeCorpus.Rtol, NodeCorpus.Atol);
+                    string? problem = ModelSdkRunner.CompareOutput(set.Outputs[k], request, k);
                     Assert.True(problem is null, $"{set.Name}, output {k} '{model.Signature.Outputs[k].Name}' alone: {problem}");
                     for (int other = 0; other < model.Signature.Outputs.Count; other++)
                     {

@@ -22,7 +22,7 @@ namespace ModelSdk.Generators.Tests
                 var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model(model)) }, version: version);
                 Assert.Single(run.Results.Single().GeneratedSources);
 
-                // MSDK0003 (a type ModelSdk can't express) is the one expected warning, for sequence_output.
+                // MSDK0003 (a type ModelSdk can't pass) is the one expected warning, for float8_casts.
                 Diagnostic[] problems = diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Id != "MSDK0003").ToArray();
                 Assert.True(problems.Length == 0, $"{model} (C# {version}):\n{GeneratorHarness.Describe(problems)}");
             }

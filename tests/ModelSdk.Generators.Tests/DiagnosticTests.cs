@@ -21,9 +21,9 @@ namespace ModelSdk.Generators.Tests
             return path;
         }
 
-        private static Diagnostic SingleModelDiagnostic(string path, string id, out GeneratorDriverRunResult run)
+        private static Diagnostic SingleModelDiagnostic(string path, string id, out GeneratorDriverRunResult run, ModelItem? item = null)
         {
-            var (result, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(path) });
+            var (result, _, diagnostics) = GeneratorHarness.Run(new[] { item ?? new ModelItem(path) });
             run = result;
             Assert.Null(result.Results.Single().Exception);
             Diagnostic diagnostic = Assert.Single(diagnostics, d => d.Id.StartsWith("MSDK"));
@@ -87,13 +87,89 @@ namespace ModelSdk.Generators.Tests
         }
 
         [Fact]
-        public void Unsupported_output_type_is_a_warning_and_the_class_is_still_generated()
+        public void Unsupported_output_type_is_a_warning_saying_what_to_do_and_the_class_is_still_generated()
         {
-            Diagnostic d = SingleModelDiagnostic(GeneratorHarness.Model("sequence_output"), "MSDK0003", out var run);
+            // seq(seq(tensor(float))): ONNX Runtime passes sequences of tensors or maps only.
+            var model = new MemoryStream();
+            new ProtoWriter(model).Int(1, 8).Message(7, g =>
+            {
+                g.Message(11, v => ProtoWriter.FloatTensorValue(v, "x", 3));
+                g.Message(12, v => v.String(1, "nested").Message(2, type => type.Message(4, seq => seq.Message(1, inner =>
+                    inner.Message(4, seq2 => seq2.Message(1, t => t.Message(1, tensor => tensor.Int(1, 1))))))));
+            }).Message(8, o => o.String(1, string.Empty).Int(2, 17));
+            Diagnostic d = SingleModelDiagnostic(Write("nested.onnx", model.ToArray()), "MSDK0003", out var run);
             Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity); // the harness compiles with warnings as errors
-            Assert.Contains("'parts'", d.GetMessage());
-            Assert.Contains("seq(tensor(float))", d.GetMessage());
+            Assert.Contains("'nested'", d.GetMessage());
+            Assert.Contains("seq(seq(tensor(float)))", d.GetMessage());
+            Assert.Contains("sequences of tensors or of maps only", d.GetMessage());
             Assert.Single(run.Results.Single().GeneratedSources);
+        }
+
+        [Fact]
+        public void Sequence_map_and_optional_models_generate_without_warnings()
+        {
+            foreach (string name in new[] { "sequence_output", "sequence_input", "map_input", "optional_values", "iris_classifier", "iris_classifier_strings" })
+            {
+                var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model(name)) });
+                Assert.Null(run.Results.Single().Exception);
+                Assert.Empty(diagnostics.Where(d => d.Id.StartsWith("MSDK")));
+                Assert.Single(run.Results.Single().GeneratedSources);
+            }
+        }
+
+        [Fact]
+        public void Labels_file_names_a_ZipMaps_int64_labels_and_user_code_reads_them()
+        {
+            const string user = @"
+namespace UserProject
+{
+    internal static class Usage
+    {
+        public static string Name(Iris model, float[] rows)
+        {
+            Iris.Result result = model.Run(rows, floatInputDim0: rows.Length / 4);
+            ModelSdk.Prediction<long> best = result.Best();
+            System.Span<ModelSdk.Prediction<long>> top = new ModelSdk.Prediction<long>[2];
+            result.TopK(top);
+            return best.Name + Iris.LabelNames[(int)Iris.Labels[best.Index]] + top[1].Name;
+        }
+    }
+}";
+            var item = new ModelItem(GeneratorHarness.Model("iris_classifier"), "Iris", LabelsPath: "/src/iris_labels.txt", LabelsText: "setosa\r\nversicolor\r\n\r\nvirginica\r\n");
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[] { item }, user);
+            Assert.True(diagnostics.IsEmpty, GeneratorHarness.Describe(diagnostics));
+            string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+            Assert.Contains("LabelNames { get; } = global::System.Array.AsReadOnly(new string[] { \"setosa\", \"versicolor\", \"virginica\" });", code);
+            Assert.Contains("<c>0</c>, <c>1</c>, <c>2</c>", code); // the docs list the labels
+        }
+
+        [Fact]
+        public void Classifier_problems_are_MSDK0011_and_the_class_is_still_generated()
+        {
+            string iris = GeneratorHarness.Model("iris_classifier");
+            Diagnostic missing = SingleModelDiagnostic(iris, "MSDK0011", out var run, new ModelItem(iris, LabelsPath: "/src/none.txt"));
+            Assert.Contains("'/src/none.txt' was not found", missing.GetMessage());
+            Assert.Single(run.Results.Single().GeneratedSources);
+
+            Diagnostic count = SingleModelDiagnostic(iris, "MSDK0011", out _, new ModelItem(iris, LabelsPath: "/src/two.txt", LabelsText: "a\nb\n"));
+            Assert.Contains("has 2 labels but the ZipMap has 3 classes", count.GetMessage());
+
+            Diagnostic scores = SingleModelDiagnostic(iris, "MSDK0011", out _, new ModelItem(iris, ScoresOutput: "nope"));
+            Assert.Contains("ScoresOutput 'nope' names no output", scores.GetMessage());
+
+            Diagnostic label = SingleModelDiagnostic(iris, "MSDK0011", out _, new ModelItem(iris, ScoresOutput: "output_label"));
+            Assert.Contains("output 'output_label' is neither a ZipMap output nor a float tensor", label.GetMessage());
+        }
+
+        [Fact]
+        public void ScoresOutput_picks_a_tensor_and_labels_metadata_is_split_on_commas()
+        {
+            // digits: labels "0,...,9" in its metadata; probabilities float [1, 10].
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[] { new ModelItem(GeneratorHarness.Model("digits"), ScoresOutput: "probabilities") });
+            Assert.Empty(diagnostics);
+            string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+            Assert.Contains("global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.AsReadOnly(new string[] { \"0\", \"1\"", code);
+            Assert.Contains("Classification.Best(Probabilities, row,", code);
         }
 
         [Fact]

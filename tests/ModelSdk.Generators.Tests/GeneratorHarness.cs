@@ -14,7 +14,8 @@ using ModelSdk.Generators;
 namespace ModelSdk.Generators.Tests
 {
     /// <summary>One OnnxModel item as the build would pass it: a manifest file plus item metadata.</summary>
-    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1", string? BatchDim = null, string? Rename = null)
+    internal sealed record ModelItem(string ModelPath, string? ClassName = null, string? Namespace = null, string Stamp = "stamp-1", string? BatchDim = null, string? Rename = null,
+        string? ScoresOutput = null, string? LabelsPath = null, string? LabelsText = null)
     {
         public string ManifestPath => "/obj/modelsdk/" + Path.GetFileName(ModelPath) + "." + ModelPath.GetHashCode().ToString("x") + OnnxModelGenerator.ManifestExtension;
     }
@@ -67,15 +68,20 @@ namespace ModelSdk.Generators.Tests
         /// <summary>The manifest the build writes for <paramref name="item"/> (see build/ModelSdk.targets).</summary>
         public static AdditionalText Manifest(ModelItem item) => new InMemoryText(item.ManifestPath,
             "ModelSdk model manifest\npath=" + item.ModelPath + "\nsha256=" + item.Stamp + "\nclass=" + item.ClassName + "\nnamespace=" + item.Namespace +
-            "\noutput=" + Path.GetFileName(item.ModelPath) + "\nbatchdim=" + item.BatchDim + "\nrename=" + item.Rename + "\n");
+            "\noutput=" + Path.GetFileName(item.ModelPath) + "\nbatchdim=" + item.BatchDim + "\nrename=" + item.Rename +
+            "\nscores=" + item.ScoresOutput + "\nlabels=" + item.LabelsPath + "\n");
 
         public static GeneratorDriver CreateDriver(IEnumerable<ModelItem> items, out AdditionalText[] manifests, string rootNamespace = "UserProject", LanguageVersion version = LanguageVersion.Latest)
         {
             List<ModelItem> list = items.ToList();
             manifests = list.Select(Manifest).ToArray();
+
+            // A Labels file is an AdditionalFiles item of its own (when it exists: LabelsText set).
+            AdditionalText[] labelFiles = list.Where(i => i.LabelsPath != null && i.LabelsText != null)
+                .Select(i => (AdditionalText)new InMemoryText(i.LabelsPath!, i.LabelsText!)).ToArray();
             return CSharpGeneratorDriver.Create(
                 new[] { new OnnxModelGenerator().AsSourceGenerator() },
-                manifests,
+                manifests.Concat(labelFiles),
                 ParseOptions(version),
                 new OptionsProvider(list, rootNamespace),
                 new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));

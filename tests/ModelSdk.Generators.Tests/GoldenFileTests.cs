@@ -20,6 +20,10 @@ namespace ModelSdk.Generators.Tests
         [InlineData("nonzero", null)]
         [InlineData("hostile_names", null)]
         [InlineData("sequence_output", null)]
+        [InlineData("sequence_input", null)]
+        [InlineData("map_input", null)]
+        [InlineData("optional_values", null)]
+        [InlineData("iris_classifier", "IrisClassifier")]
         [InlineData("legacy_initializer_inputs", "Legacy")]
         public void Generated_code_matches_the_golden_file(string model, string? className)
         {

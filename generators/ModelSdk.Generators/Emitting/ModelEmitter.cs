@@ -45,6 +45,7 @@ namespace ModelSdk.Generators.Emitting
             w.Open("public sealed partial class " + className + " : " + Rt + "CompiledModel, " + Rt + "ICompiledModel<" + className + ">");
 
             WriteSignature(w, plan);
+            WriteLabels(w, plan);
             WriteLoadMethods(w, plan);
             WriteInputShapes(w, plan);
             WriteOutputsEnum(w, plan);
@@ -185,6 +186,11 @@ namespace ModelSdk.Generators.Emitting
         {
             TypeSpec type = value.Type;
             string name = CSharpText.Literal(value.Name);
+            if (ValueTypes.IsValue(type) || (type.Kind != ValueKind.Tensor && ValueTypes.RuntimeType(type) != null))
+            {
+                return "new " + Rt + "TensorInfo(" + name + ", " + ValueTypes.RuntimeType(type) + ")";
+            }
+
             if (ModelPlan.SupportedCSharpType(type) is null)
             {
                 return Rt + "TensorInfo.Unsupported(" + name + ", " + CSharpText.Literal(type.Display) + ")";
@@ -311,15 +317,15 @@ namespace ModelSdk.Generators.Emitting
             return dim == 0 || count == 0 ? 0 : count <= int.MaxValue / dim ? count * dim : -1;
         }
 
-        private static bool HasUnsupportedInput(ModelPlan plan) => plan.Inputs.Any(i => i.CSharpType is null);
+        private static bool HasUnsupportedInput(ModelPlan plan) => plan.Inputs.Any(i => !i.IsExpressible);
 
         /// <summary>The parameter list of the typed inputs, the symbolic dims and the optional extras.</summary>
         private static string Parameters(ModelPlan plan, string inputType, params string[] extras)
         {
             var parameters = new List<string>();
-            foreach (InputPlan input in plan.Inputs.Where(i => i.CSharpType != null))
+            foreach (InputPlan input in plan.Inputs.Where(i => i.IsExpressible))
             {
-                parameters.Add(Rt + inputType + "<" + input.CSharpType + "> " + input.ParameterName);
+                parameters.Add((input.ValueType ?? Rt + inputType + "<" + input.CSharpType + ">") + " " + input.ParameterName);
             }
 
             foreach (SymbolPlan symbol in plan.Symbols)
@@ -333,16 +339,16 @@ namespace ModelSdk.Generators.Emitting
 
         /// <summary>The argument list that passes on what <see cref="Parameters"/> declares (typed inputs, then symbolic dims).</summary>
         private static string Arguments(ModelPlan plan) =>
-            string.Join(", ", plan.Inputs.Where(i => i.CSharpType != null).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName)));
+            string.Join(", ", plan.Inputs.Where(i => i.IsExpressible).Select(i => i.ParameterName).Concat(plan.Symbols.Select(s => s.ParameterName)));
 
         private static string[] OutputsParameter(ModelPlan plan) =>
             plan.HasOutputSelection ? new[] { "Outputs outputs = Outputs.All" } : new string[0];
 
         private static void WriteParameterDocs(CodeWriter w, ModelPlan plan, bool outputs)
         {
-            foreach (InputPlan input in plan.Inputs.Where(i => i.CSharpType != null))
+            foreach (InputPlan input in plan.Inputs.Where(i => i.IsExpressible))
             {
-                var lines = new List<string> { "Input " + Describe(input.Value) + "." };
+                var lines = new List<string> { "Input " + Describe(input.Value) + "." + (input.ValueType != null ? " " + ValueInputDoc(input.Value.Type) : string.Empty) };
                 if (!string.IsNullOrWhiteSpace(input.Value.DocString))
                 {
                     lines.AddRange(CSharpText.XmlLines(input.Value.DocString!, 1000));
@@ -372,7 +378,7 @@ namespace ModelSdk.Generators.Emitting
 
         /// <summary>The first <see cref="MaxPinnedInputs"/> inputs, pinned and read in place during a synchronous run (after the leading arguments).</summary>
         private static string PinnedInputArguments(ModelPlan plan) =>
-            string.Concat(plan.Inputs.Take(MaxPinnedInputs).Select(i => ", " + i.ParameterName));
+            string.Concat(plan.Inputs.Take(MaxPinnedInputs).Select(i => ", " + i.Argument));
 
         // As the runtime's InferRequest.MaxPinnedInputs: inputs beyond these are copied into the request before a synchronous run.
         private const int MaxPinnedInputs = 8;
@@ -382,7 +388,9 @@ namespace ModelSdk.Generators.Emitting
         {
             foreach (InputPlan input in plan.Inputs)
             {
-                w.Line("Untyped.StageInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+                w.Line(input.ValueType != null
+                    ? "Untyped.CopyInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.Argument + ");"
+                    : "Untyped.StageInput(" + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
             }
 
             foreach (SymbolPlan symbol in plan.Symbols)
@@ -393,7 +401,7 @@ namespace ModelSdk.Generators.Emitting
 
         private static void WriteUnsupportedInputThrow(CodeWriter w, ModelPlan plan)
         {
-            InputPlan unsupported = plan.Inputs.First(i => i.CSharpType is null);
+            InputPlan unsupported = plan.Inputs.First(i => !i.IsExpressible);
             w.Line("throw " + Rt + "ModelErrors.UnsupportedInput(ModelSignature, " + unsupported.Index.ToString(CultureInfo.InvariantCulture) + ");");
         }
 
@@ -448,7 +456,7 @@ namespace ModelSdk.Generators.Emitting
                 w.Line(Rt + "InferRequest request = ReserveThreadRequest();");
                 for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
                 {
-                    w.Line("CopyInput(request, " + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].ParameterName + ");");
+                    w.Line("CopyInput(request, " + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].Argument + ");");
                 }
 
                 w.Line("return new Result(RunReserved(request, " + OutputsArgument(plan) + ", " + SymbolArguments(plan) + PinnedInputArguments(plan) + "));");
@@ -477,7 +485,7 @@ namespace ModelSdk.Generators.Emitting
                 w.Line(Rt + "InferRequest request = RentRequest();");
                 foreach (InputPlan input in plan.Inputs)
                 {
-                    w.Line("StageInput(request, " + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
+                    w.Line((input.ValueType != null ? "StageValue(request, " : "StageInput(request, ") + input.Index.ToString(CultureInfo.InvariantCulture) + ", " + input.ParameterName + ");");
                 }
 
                 w.Line("return StartRented(request, " + OutputsArgument(plan) + ", " + SymbolArguments(plan) + ", cancellationToken, new OwnedResult());");
@@ -531,7 +539,7 @@ namespace ModelSdk.Generators.Emitting
 
                 for (int i = MaxPinnedInputs; i < plan.Inputs.Count; i++)
                 {
-                    w.Line("Untyped.CopyInput(" + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].ParameterName + ");");
+                    w.Line("Untyped.CopyInput(" + i.ToString(CultureInfo.InvariantCulture) + ", " + plan.Inputs[i].Argument + ");");
                 }
 
                 w.Line("return new Result(Untyped.Run(" + PinnedInputArguments(plan).TrimStart(',', ' ') + "));");
@@ -632,11 +640,12 @@ namespace ModelSdk.Generators.Emitting
             w.Line("private readonly " + Rt + "RunOutputs _run;");
             w.Line();
             w.Line("internal Result(" + Rt + "RunOutputs run) => _run = run;");
-            WriteOutputProperties(w, plan, "OutputSpan", "_run.GetSpan", "A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.", serializable: false);
+            WriteOutputProperties(w, plan, "OutputSpan", "_run.GetSpan", "A view of the request's buffer: read it before the next run, or copy it with <c>ToArray()</c>.", serializable: false, valueGetter: "_run.ReadValue");
             w.Line();
             w.Line("/// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>");
             w.Line("/// <returns>A copy of every output this run produced.</returns>");
             w.Line("public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());");
+            WriteClassifierHelpers(w, plan);
             w.Close();
             w.Line();
 
@@ -649,11 +658,12 @@ namespace ModelSdk.Generators.Emitting
             w.Line("internal OwnedResult()");
             w.Line("{");
             w.Line("}");
-            WriteOutputProperties(w, plan, "OutputTensor", "GetOutput", "Valid until this result is disposed.", serializable: true);
+            WriteOutputProperties(w, plan, "OutputTensor", "GetOutput", "Valid until this result is disposed.", serializable: true, valueGetter: "ReadValue");
+            WriteClassifierHelpers(w, plan);
             w.Close();
         }
 
-        private static void WriteOutputProperties(CodeWriter w, ModelPlan plan, string viewType, string getter, string lifetime, bool serializable, bool item = false)
+        private static void WriteOutputProperties(CodeWriter w, ModelPlan plan, string viewType, string getter, string lifetime, bool serializable, bool item = false, string? valueGetter = null)
         {
             foreach (OutputPlan output in plan.Outputs)
             {
@@ -667,6 +677,15 @@ namespace ModelSdk.Generators.Emitting
                 }
 
                 string index = output.Index.ToString(CultureInfo.InvariantCulture);
+                if (output.ValueType != null && valueGetter != null)
+                {
+                    bool optional = ValueTypes.IsOptional(output.Value.Type);
+                    lines.Add("<para>" + ValueOutputDoc(output.Value.Type) + "</para>");
+                    w.Doc("summary", lines);
+                    w.Line("public " + output.ValueType + (optional ? "? " : " ") + output.PropertyName + " => " + valueGetter + "<" + output.ValueType + ">(" + index + ")" + (optional ? ";" : "!;"));
+                    continue;
+                }
+
                 if (output.CSharpType is null)
                 {
                     lines.Add("<para>ModelSdk cannot express this output's type yet (MSDK0003): reading it throws <see cref=\"global::System.NotSupportedException\"/>.</para>");
@@ -686,6 +705,85 @@ namespace ModelSdk.Generators.Emitting
                        " => " + getter + "<" + output.CSharpType + ">(" + index + ");");
             }
         }
+
+        /// <summary>A classifier's labels (static members of the model class), in the order of its scores.</summary>
+        private static void WriteLabels(CodeWriter w, ModelPlan plan)
+        {
+            ClassifierSpec? classifier = plan.Model.Classifier;
+            if (classifier is null)
+            {
+                return;
+            }
+
+            string type = classifier.Int64Labels ? "long" : "string";
+            string list = string.Join(", ", classifier.Labels.Select(l => classifier.Int64Labels ? l + "L" : CSharpText.Literal(l)));
+            w.Line("/// <summary>");
+            w.Line("/// The model's class labels, in the order of its scores (from " + CSharpText.XmlInline(classifier.Source) + "): " + ListDoc(classifier.Labels) + ".");
+            w.Line("/// <c>Best</c> and <c>TopK</c> on a result read output <c>" + CSharpText.XmlInline(classifier.ScoresOutput) + "</c> with them.");
+            w.Line("/// </summary>");
+            w.Line("public static global::System.Collections.Generic.IReadOnlyList<" + type + "> Labels { get; } = global::System.Array.AsReadOnly(new " + type + "[] { " + list + " });");
+            w.Line();
+            if (classifier.Names.Count > 0)
+            {
+                w.Line("/// <summary>Display names of <see cref=\"Labels\"/>, in the same order: " + ListDoc(classifier.Names) + ".</summary>");
+                w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> LabelNames { get; } = global::System.Array.AsReadOnly(new string[] { " +
+                       string.Join(", ", classifier.Names.Select(CSharpText.Literal)) + " });");
+                w.Line();
+            }
+        }
+
+        /// <summary>Up to 50 labels for the docs, each in <c>c</c>.</summary>
+        private static string ListDoc(EquatableArray<string> labels) =>
+            string.Join(", ", labels.Take(50).Select(l => "<c>" + CSharpText.XmlInline(l) + "</c>")) + (labels.Count > 50 ? " and " + (labels.Count - 50) + " more" : string.Empty);
+
+        /// <summary>Best and TopK over the classifier's scores output, on a result type (the logic is the runtime's Classification).</summary>
+        private static void WriteClassifierHelpers(CodeWriter w, ModelPlan plan)
+        {
+            ClassifierSpec? classifier = plan.Model.Classifier;
+            if (classifier is null)
+            {
+                return;
+            }
+
+            OutputPlan scores = plan.Outputs.First(o => o.Value.Name == classifier.ScoresOutput);
+            string model = "global::" + plan.Model.FullName;
+            string prediction = Rt + "Prediction<" + (classifier.Int64Labels ? "long" : "string") + ">";
+            string arguments = scores.PropertyName + ", row, " + model + ".Labels, " + (classifier.Names.Count > 0 ? model + ".LabelNames" : "null");
+            string output = "<c>" + CSharpText.XmlInline(classifier.ScoresOutput) + "</c>";
+            w.Line();
+            w.Line("/// <summary>The most likely class of row <paramref name=\"row\"/> of output " + output + ": its label, its index among <c>Labels</c>, its score. " + (classifier.IsMap ? "Allocates nothing once the output is decoded (its first read in the run)." : "Allocates nothing.") + "</summary>");
+            w.Line("/// <param name=\"row\">The row (the input's row) to read.</param>");
+            w.Line("/// <returns>The class with the highest score (the first one on a tie).</returns>");
+            w.Line("public " + prediction + " Best(int row = 0) => " + Rt + "Classification.Best(" + arguments + ");");
+            w.Line();
+            w.Line("/// <summary>The <paramref name=\"k\"/> most likely classes of row <paramref name=\"row\"/> of output " + output + ", best first.</summary>");
+            w.Line("/// <param name=\"k\">How many classes (at most the number of labels).</param>");
+            w.Line("/// <param name=\"row\">The row to read.</param>");
+            w.Line("/// <returns>A new array of the classes, best first.</returns>");
+            w.Line("public " + prediction + "[] TopK(int k, int row = 0) => " + Rt + "Classification.TopK(" + arguments + ", k);");
+            w.Line();
+            w.Line("/// <summary>Writes the most likely classes of row <paramref name=\"row\"/> of output " + output + " into <paramref name=\"destination\"/>, best first; allocates nothing.</summary>");
+            w.Line("/// <param name=\"destination\">Where to write; its length is the k wanted.</param>");
+            w.Line("/// <param name=\"row\">The row to read.</param>");
+            w.Line("/// <returns>How many were written (the smaller of the destination's length and the number of labels).</returns>");
+            w.Line("public int TopK(global::System.Span<" + prediction + "> destination, int row = 0) => " + Rt + "Classification.TopK(" + arguments + ", destination);");
+        }
+
+        /// <summary>What a sequence, map or optional output's property holds, in words.</summary>
+        private static string ValueOutputDoc(TypeSpec type)
+        {
+            string what = type.Kind == ValueKind.Sequence && type.Element is { Kind: ValueKind.Map }
+                ? "One map per element (for a classifier's ZipMap: one per row, class label -&gt; probability)."
+                : type.Kind == ValueKind.Sequence ? "A list of tensors."
+                : type.Kind == ValueKind.Map ? "A read-only dictionary (keys ascending)."
+                : "Null when the model gives no value.";
+            return what + " Decoded into managed memory on the first read of the run; the decoded objects belong to you (reading after the next run throws).";
+        }
+
+        /// <summary>What a sequence, map or optional input takes, in words.</summary>
+        private static string ValueInputDoc(TypeSpec type) =>
+            type.Kind == ValueKind.Optional ? "Null for no value (the input is then left out of the run). Copied into ONNX Runtime's memory when the run starts."
+            : "Copied into ONNX Runtime's memory when the run starts.";
 
         private static void WriteBatcher(CodeWriter w, ModelPlan plan)
         {

@@ -25,7 +25,19 @@ namespace ModelSdk.Generators.Emitting
 
         public string ShapeClassName { get; }
 
+        /// <summary>A tensor input's element type; null for other kinds and unsupported types.</summary>
         public string? CSharpType => ModelPlan.SupportedCSharpType(Value.Type);
+
+        /// <summary>A sequence, map or optional input's C# type (with <c>?</c> for an optional); null for tensors and unsupported types.</summary>
+        public string? ValueType => ValueTypes.IsValue(Value.Type)
+            ? ValueTypes.InputType(Value.Type) + (ValueTypes.IsOptional(Value.Type) ? "?" : string.Empty)
+            : null;
+
+        /// <summary>True when the generated methods take this input.</summary>
+        public bool IsExpressible => CSharpType != null || ValueType != null;
+
+        /// <summary>How a synchronous run passes it on to the runtime (an <c>InputArg</c>).</summary>
+        public string Argument => ValueType != null ? "global::ModelSdk.InputArg.FromValue(" + ParameterName + ")" : ParameterName;
     }
 
     /// <summary>One graph output as the generated API exposes it.</summary>
@@ -44,7 +56,14 @@ namespace ModelSdk.Generators.Emitting
 
         public string PropertyName { get; }
 
+        /// <summary>A tensor output's element type; null for other kinds and unsupported types.</summary>
         public string? CSharpType => ModelPlan.SupportedCSharpType(Value.Type);
+
+        /// <summary>A sequence, map or optional output's C# type (without <c>?</c>); null for tensors and unsupported types.</summary>
+        public string? ValueType => ValueTypes.IsValue(Value.Type) ? ValueTypes.OutputType(Value.Type) : null;
+
+        /// <summary>True when the generated result reads this output.</summary>
+        public bool IsExpressible => CSharpType != null || ValueType != null;
     }
 
     /// <summary>A symbolic (or unknown) input dimension that becomes an optional parameter of Run.</summary>
@@ -114,10 +133,14 @@ namespace ModelSdk.Generators.Emitting
 
         /// <summary>The outputs selected by default: all that ModelSdk can read (or all, when it can read none).</summary>
         public IEnumerable<OutputPlan> DefaultOutputs =>
-            Outputs.Any(o => o.CSharpType != null) ? Outputs.Where(o => o.CSharpType != null) : Outputs;
+            Outputs.Any(o => o.IsExpressible) ? Outputs.Where(o => o.IsExpressible) : Outputs;
 
+        /// <summary>A tensor's element type in C#; null for other kinds and element types ModelSdk has no C# type for.</summary>
         public static string? SupportedCSharpType(TypeSpec type) =>
             type.Kind == ValueKind.Tensor ? ElementTypes.CSharpType(type.ElementType) : null;
+
+        /// <summary>True when the generated API can pass values of this type (tensors, sequences, maps, optionals).</summary>
+        public static bool IsExpressible(TypeSpec type) => SupportedCSharpType(type) != null || ValueTypes.IsValue(type);
 
         public static ModelPlan Create(ModelClass model)
         {
@@ -162,7 +185,8 @@ namespace ModelSdk.Generators.Emitting
                 }
             }
 
-            var propertyNames = new UniqueNames(ReservedResultMembers);
+            // A classifier's result types also have Best and TopK.
+            var propertyNames = new UniqueNames(model.Classifier is null ? ReservedResultMembers : ReservedResultMembers.Concat(new[] { "Best", "TopK" }));
             var outputs = new List<OutputPlan>();
             for (int i = 0; i < model.Spec.Outputs.Count; i++)
             {

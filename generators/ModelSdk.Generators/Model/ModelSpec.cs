@@ -16,7 +16,9 @@ namespace ModelSdk.Generators.Model
         string? BatchDim,
         string? Rename,
         string ContentHash,
-        string Stamp)
+        string Stamp,
+        string? ScoresOutput = null,
+        string? LabelsPath = null)
     {
         /// <summary>What reading the model depends on: its path and its content (not the item's names).</summary>
         public ModelFile File => new ModelFile(ModelPath, FileName, ContentHash);
@@ -49,13 +51,18 @@ namespace ModelSdk.Generators.Model
     /// <param name="HasShape">False when the model gives no shape (rank unknown).</param>
     /// <param name="Dims">The dimensions when <paramref name="HasShape"/>.</param>
     /// <param name="Display">ONNX-style text of the type, e.g. <c>seq(tensor(float))</c>.</param>
-    internal sealed record TypeSpec(ValueKind Kind, int ElementType, bool HasShape, EquatableArray<DimSpec> Dims, string Display);
+    /// <param name="KeyType">A map's key element type (0 otherwise).</param>
+    /// <param name="Element">A sequence's element type, a map's value type, or an optional's contained type.</param>
+    internal sealed record TypeSpec(ValueKind Kind, int ElementType, bool HasShape, EquatableArray<DimSpec> Dims, string Display, int KeyType = 0, TypeSpec? Element = null);
 
     internal sealed record ValueSpec(string Name, string? DocString, TypeSpec Type);
 
     internal sealed record KeyValue(string Key, string Value);
 
     internal sealed record OpsetSpec(string Domain, long Version);
+
+    /// <summary>A ZipMap node of the main graph (ai.onnx.ml): the output it writes and its class labels (int64 or string).</summary>
+    internal sealed record ZipMapSpec(string Output, EquatableArray<long> Int64Labels, EquatableArray<string> StringLabels);
 
     /// <summary>The model metadata the generator needs, read from the ModelProto.</summary>
     internal sealed record ModelSpec(
@@ -70,7 +77,8 @@ namespace ModelSdk.Generators.Model
         EquatableArray<OpsetSpec> Opsets,
         EquatableArray<KeyValue> Metadata,
         EquatableArray<ValueSpec> Inputs,
-        EquatableArray<ValueSpec> Outputs);
+        EquatableArray<ValueSpec> Outputs,
+        EquatableArray<ZipMapSpec> ZipMaps = default);
 
     /// <summary>
     /// A diagnostic kept as plain data (its descriptor, the file, the message's arguments: no Location); turned into a
@@ -106,10 +114,13 @@ namespace ModelSdk.Generators.Model
     }
 
     /// <summary>A model ready to emit: its spec plus the C# names chosen for it, and its batch dim if it can be batched.</summary>
-    internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace, string? BatchDim)
+    internal sealed record ModelClass(ModelRequest Request, ModelSpec Spec, string ClassName, string Namespace, string? BatchDim, ClassifierSpec? Classifier = null)
     {
         public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;
     }
+
+    /// <summary>A text file an OnnxModel item names (its Labels file): the path and its text, null when it can't be read.</summary>
+    internal sealed record LabelFile(string Path, string? Text);
 
     /// <summary>What the generator does for one OnnxModel item: a class to emit (or none) and diagnostics to report.</summary>
     internal sealed record GenerationUnit(string ModelPath, ModelClass? Class, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -21,6 +21,7 @@ namespace ModelSdk.Generators.Reading
         private const int MaxValues = 100_000;
         private const int MaxDims = 1_000;
         private const int MaxTypeDepth = 32;
+        private const int MaxLabels = 100_000; // class labels kept per ZipMap (more are ignored, not refused)
 
         // Field numbers from onnx.proto (ONNX IR).
         /// <summary>Reads a model file; any failure becomes an MSDK diagnostic, never an exception.</summary>
@@ -166,7 +167,8 @@ namespace ModelSdk.Generators.Reading
                 new EquatableArray<OpsetSpec>(opsets),
                 new EquatableArray<KeyValue>(metadata),
                 new EquatableArray<ValueSpec>(inputs),
-                new EquatableArray<ValueSpec>(graph.Outputs));
+                new EquatableArray<ValueSpec>(graph.Outputs),
+                new EquatableArray<ZipMapSpec>(graph.ZipMaps));
         }
 
         private sealed class GraphInfo
@@ -176,6 +178,7 @@ namespace ModelSdk.Generators.Reading
             public readonly List<ValueSpec> Inputs = new List<ValueSpec>();
             public readonly List<ValueSpec> Outputs = new List<ValueSpec>();
             public readonly HashSet<string> Initializers = new HashSet<string>(StringComparer.Ordinal);
+            public readonly List<ZipMapSpec> ZipMaps = new List<ZipMapSpec>();
         }
 
         private static void ReadGraph(ProtoReader reader, GraphInfo graph, System.Threading.CancellationToken cancellationToken)
@@ -213,13 +216,106 @@ namespace ModelSdk.Generators.Reading
                         reader.Charge("outputs");
                         AddValue(graph.Outputs, ReadValueInfo(reader), "outputs");
                         break;
+                    case GraphProto.Node:
+                        ProtoReader.Expect(wire, ProtoReader.WireLengthDelimited, "GraphProto.node");
+                        if (ReadZipMap(reader) is ZipMapSpec zipMap && graph.ZipMaps.Count < MaxValues)
+                        {
+                            graph.ZipMaps.Add(zipMap);
+                        }
+
+                        break;
                     default:
-                        reader.SkipField(wire); // nodes, value_info, initializer data ...
+                        reader.SkipField(wire); // value_info, initializer data ...
                         break;
                 }
             }
 
             reader.EndMessage(limit);
+        }
+
+        /// <summary>A node, kept only when it is a ZipMap (its labels name a classifier's classes); other nodes are skipped.</summary>
+        private static ZipMapSpec? ReadZipMap(ProtoReader reader)
+        {
+            string? opType = null, domain = null, output = null;
+            var ints = new List<long>();
+            var strings = new List<string>();
+            long limit = reader.BeginMessage();
+            while (reader.TryReadTag(out int field, out int wire))
+            {
+                if (field == NodeProto.OpType && wire == ProtoReader.WireLengthDelimited)
+                {
+                    opType = reader.ReadString(MaxNameBytes, "an op_type");
+                }
+                else if (field == NodeProto.Domain && wire == ProtoReader.WireLengthDelimited)
+                {
+                    domain = reader.ReadString(MaxNameBytes, "a node domain");
+                }
+                else if (field == NodeProto.Output && wire == ProtoReader.WireLengthDelimited && output is null)
+                {
+                    output = reader.ReadString(MaxNameBytes, "a node output");
+                }
+                else if (field == NodeProto.Attribute && wire == ProtoReader.WireLengthDelimited && opType is null or "ZipMap")
+                {
+                    ReadLabelsAttribute(reader, ints, strings);
+                }
+                else
+                {
+                    reader.SkipField(wire);
+                }
+            }
+
+            reader.EndMessage(limit);
+            return opType == "ZipMap" && domain == "ai.onnx.ml" && output != null && (ints.Count > 0 || strings.Count > 0)
+                ? new ZipMapSpec(output, new EquatableArray<long>(ints.ToArray()), new EquatableArray<string>(strings.ToArray()))
+                : null;
+        }
+
+        // AttributeProto: name 1, ints 8 (packed or not), strings 9. Only classlabels_int64s / classlabels_strings are kept.
+        private static void ReadLabelsAttribute(ProtoReader reader, List<long> ints, List<string> strings)
+        {
+            string? name = null;
+            var attributeInts = new List<long>();
+            var attributeStrings = new List<string>();
+            long limit = reader.BeginMessage();
+            while (reader.TryReadTag(out int field, out int wire))
+            {
+                if (field == AttributeProto.Name && wire == ProtoReader.WireLengthDelimited)
+                {
+                    name = reader.ReadString(MaxNameBytes, "an attribute name");
+                }
+                else if (field == AttributeProto.Ints && wire == ProtoReader.WireVarint && attributeInts.Count < MaxLabels)
+                {
+                    attributeInts.Add(reader.ReadInt64());
+                }
+                else if (field == AttributeProto.Ints && wire == ProtoReader.WireLengthDelimited)
+                {
+                    long end = reader.BeginMessage();
+                    while (!reader.AtEnd && attributeInts.Count < MaxLabels)
+                    {
+                        attributeInts.Add(reader.ReadInt64());
+                    }
+
+                    reader.EndMessage(end);
+                }
+                else if (field == AttributeProto.Strings && wire == ProtoReader.WireLengthDelimited && attributeStrings.Count < MaxLabels)
+                {
+                    attributeStrings.Add(reader.ReadString(MaxNameBytes, "a class label"));
+                }
+                else
+                {
+                    reader.SkipField(wire);
+                }
+            }
+
+            reader.EndMessage(limit);
+            if (name == "classlabels_int64s")
+            {
+                ints.AddRange(attributeInts);
+            }
+            else if (name == "classlabels_strings")
+            {
+                strings.AddRange(attributeStrings);
+            }
         }
 
         private static void AddInitializerName(GraphInfo graph, string? name)
@@ -399,14 +495,14 @@ namespace ModelSdk.Generators.Reading
                     case TypeProto.SequenceType:
                     {
                         TypeSpec element = ReadSingleElementType(reader, depth);
-                        result = new TypeSpec(ValueKind.Sequence, 0, false, EquatableArray<DimSpec>.Empty, "seq(" + element.Display + ")");
+                        result = new TypeSpec(ValueKind.Sequence, 0, false, EquatableArray<DimSpec>.Empty, "seq(" + element.Display + ")", Element: element);
                         break;
                     }
 
                     case TypeProto.OptionalType:
                     {
                         TypeSpec element = ReadSingleElementType(reader, depth);
-                        result = new TypeSpec(ValueKind.Optional, 0, false, EquatableArray<DimSpec>.Empty, "optional(" + element.Display + ")");
+                        result = new TypeSpec(ValueKind.Optional, 0, false, EquatableArray<DimSpec>.Empty, "optional(" + element.Display + ")", Element: element);
                         break;
                     }
 
@@ -472,7 +568,7 @@ namespace ModelSdk.Generators.Reading
 
             reader.EndMessage(limit);
             return new TypeSpec(ValueKind.Map, 0, false, EquatableArray<DimSpec>.Empty,
-                "map(" + ElementTypes.OnnxName(keyType) + "," + value.Display + ")");
+                "map(" + ElementTypes.OnnxName(keyType) + "," + value.Display + ")", keyType, value);
         }
 
         // Tensor / SparseTensor: elem_type 1, shape 2 (TensorShapeProto: dim 1).

@@ -106,7 +106,7 @@ namespace ModelSdk
 
         private static void CheckLeading(ModelSignature model, string batchDim, string kind, TensorInfo value)
         {
-            if (!value.IsSupported)
+            if (!value.IsSupported || !value.IsTensor)
             {
                 throw Refuse(model, batchDim, $"{kind} '{value.Name}' has type {value.TypeDescription}");
             }

@@ -238,9 +238,9 @@ namespace ModelSdk
                 for (int i = 0; i < Signature.Inputs.Count; i++)
                 {
                     TensorInfo input = Signature.Inputs[i];
-                    if (!input.IsSupported)
+                    if (!input.IsSupported || !input.IsTensor)
                     {
-                        return false;
+                        return false; // no neutral value to warm a sequence or map input with
                     }
 
                     nint[] shape = input.HasShape ? Array.ConvertAll(input.DimArray, d => d.IsFixed ? (nint)d.Value : 1) : new nint[] { 1 };
@@ -349,6 +349,21 @@ namespace ModelSdk
             try
             {
                 rented.StageHeld(index, input);
+            }
+            catch
+            {
+                rented.ReturnToPool();
+                throw;
+            }
+        }
+
+        /// <summary>Stages a sequence, map or optional input of a rented request (copied now); on failure the request goes back to the pool.</summary>
+        protected static void StageValue(InferRequest rented, int index, object? value)
+        {
+            ArgumentNullException.ThrowIfNull(rented);
+            try
+            {
+                rented.StageHeld(index, InputArg.FromValue(value));
             }
             catch
             {

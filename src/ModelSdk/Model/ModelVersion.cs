@@ -196,6 +196,16 @@ namespace ModelSdk
                     continue;
                 }
 
+                if (!info.IsTensor || value.Kind != OnnxValueKind.Tensor)
+                {
+                    if (!info.Type.Equals(value.Type))
+                    {
+                        problems.Add($"{kind} '{info.Name}' has type {value.Type}, expected {info.Type}");
+                    }
+
+                    continue;
+                }
+
                 OnnxElementType actualType = value.Kind == OnnxValueKind.Tensor ? value.ElementType : OnnxElementType.Undefined;
                 if (actualType != info.ElementType)
                 {

@@ -52,15 +52,24 @@ namespace ModelSdk.Native
         internal const int IndexGetDimensions = 62;
         internal const int IndexGetSymbolicDimensions = 63;
         internal const int IndexGetTensorTypeAndShape = 65;
+        internal const int IndexGetValueType = 67;
         internal const int IndexCreateCpuMemoryInfo = 69;
         internal const int IndexAllocatorFree = 76;
         internal const int IndexGetAllocatorWithDefaultOptions = 78;
+        internal const int IndexGetValue = 80;
+        internal const int IndexGetValueCount = 81;
+        internal const int IndexCreateValue = 82;
         internal const int IndexReleaseStatus = 93;
         internal const int IndexReleaseSession = 95;
         internal const int IndexReleaseValue = 96;
         internal const int IndexReleaseRunOptions = 97;
         internal const int IndexReleaseTypeInfo = 98;
         internal const int IndexReleaseTensorTypeAndShapeInfo = 99;
+        internal const int IndexCastTypeInfoToMapTypeInfo = 103;
+        internal const int IndexCastTypeInfoToSequenceTypeInfo = 104;
+        internal const int IndexGetMapKeyType = 105;
+        internal const int IndexGetMapValueType = 106;
+        internal const int IndexGetSequenceElementType = 107;
         internal const int IndexAddSessionConfigEntry = 130;
         internal const int IndexRunWithBinding = 133;
         internal const int IndexCreateIoBinding = 134;
@@ -69,7 +78,11 @@ namespace ModelSdk.Native
         internal const int IndexBindOutput = 137;
         internal const int IndexBindOutputToDevice = 138;
         internal const int IndexGetBoundOutputValues = 140;
+        internal const int IndexClearBoundInputs = 141;
         internal const int IndexClearBoundOutputs = 142;
+        internal const int IndexHasValue = 192;
+        internal const int IndexCastTypeInfoToOptionalTypeInfo = 250;
+        internal const int IndexGetOptionalContainedTypeInfo = 251;
 
         private static readonly IntPtr* Table = LoadTable();
 
@@ -138,6 +151,21 @@ namespace ModelSdk.Native
             (delegate* unmanaged[SuppressGCTransition]<IntPtr, IntPtr, IntPtr**, nuint*, IntPtr>)Table[IndexGetBoundOutputValues];
         internal static readonly delegate* unmanaged[SuppressGCTransition]<IntPtr, void> ClearBoundOutputs =
             (delegate* unmanaged[SuppressGCTransition]<IntPtr, void>)Table[IndexClearBoundOutputs];
+
+        // Sequences, maps and optionals: created from tensors, read element by element (each element a new OrtValue to release).
+        internal static readonly delegate* unmanaged<IntPtr, int*, IntPtr> GetValueType = (delegate* unmanaged<IntPtr, int*, IntPtr>)Table[IndexGetValueType];
+        internal static readonly delegate* unmanaged<IntPtr, int, IntPtr, IntPtr*, IntPtr> GetValue = (delegate* unmanaged<IntPtr, int, IntPtr, IntPtr*, IntPtr>)Table[IndexGetValue];
+        internal static readonly delegate* unmanaged<IntPtr, nuint*, IntPtr> GetValueCount = (delegate* unmanaged<IntPtr, nuint*, IntPtr>)Table[IndexGetValueCount];
+        internal static readonly delegate* unmanaged<IntPtr*, nuint, int, IntPtr*, IntPtr> CreateValue = (delegate* unmanaged<IntPtr*, nuint, int, IntPtr*, IntPtr>)Table[IndexCreateValue];
+        internal static readonly delegate* unmanaged<IntPtr, int*, IntPtr> HasValue = (delegate* unmanaged<IntPtr, int*, IntPtr>)Table[IndexHasValue];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> CastTypeInfoToMapTypeInfo = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexCastTypeInfoToMapTypeInfo];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> CastTypeInfoToSequenceTypeInfo = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexCastTypeInfoToSequenceTypeInfo];
+        internal static readonly delegate* unmanaged<IntPtr, int*, IntPtr> GetMapKeyType = (delegate* unmanaged<IntPtr, int*, IntPtr>)Table[IndexGetMapKeyType];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> GetMapValueType = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexGetMapValueType];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> GetSequenceElementType = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexGetSequenceElementType];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> CastTypeInfoToOptionalTypeInfo = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexCastTypeInfoToOptionalTypeInfo];
+        internal static readonly delegate* unmanaged<IntPtr, IntPtr*, IntPtr> GetOptionalContainedTypeInfo = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)Table[IndexGetOptionalContainedTypeInfo];
+        internal static readonly delegate* unmanaged<IntPtr, void> ClearBoundInputs = (delegate* unmanaged<IntPtr, void>)Table[IndexClearBoundInputs];
 
         /// <summary>CPU memory description used for every tensor that wraps managed or caller memory.</summary>
         internal static readonly IntPtr CpuMemoryInfo = NewCpuMemoryInfo();

@@ -3,32 +3,23 @@ using System.Runtime.InteropServices;
 
 namespace ModelSdk.Native
 {
-    /// <summary>ONNX's value kinds, as ONNX Runtime reports them (<c>ONNXType</c>).</summary>
-    internal enum OnnxValueKind
-    {
-        Unknown = 0,
-        Tensor = 1,
-        Sequence = 2,
-        Map = 3,
-        Opaque = 4,
-        SparseTensor = 5,
-        Optional = 6,
-    }
-
     /// <summary>One input or output of a loaded session, as ONNX Runtime sees it.</summary>
     internal sealed class SessionValue
     {
-        public SessionValue(string name, OnnxValueKind kind, OnnxElementType elementType, long[] dims)
+        public SessionValue(string name, OnnxType type, long[] dims)
         {
             Name = name;
-            Kind = kind;
-            ElementType = elementType;
+            Type = type;
+            ElementType = type.Kind == OnnxValueKind.Tensor ? type.ElementType : OnnxElementType.Undefined;
             Dims = dims;
         }
 
         public string Name { get; }
 
-        public OnnxValueKind Kind { get; }
+        /// <summary>The full type (sequences, maps and optionals nested).</summary>
+        public OnnxType Type { get; }
+
+        public OnnxValueKind Kind => Type.Kind;
 
         /// <summary>For tensors; Undefined otherwise.</summary>
         public OnnxElementType ElementType { get; }
@@ -90,17 +81,14 @@ namespace ModelSdk.Native
             OrtApi.Check(input ? OrtApi.SessionGetInputTypeInfo(session, index, &typeInfo) : OrtApi.SessionGetOutputTypeInfo(session, index, &typeInfo));
             try
             {
-                int kind;
-                OrtApi.Check(OrtApi.GetOnnxTypeFromTypeInfo(typeInfo, &kind));
-                if ((OnnxValueKind)kind != OnnxValueKind.Tensor)
+                OnnxType type = OrtValues.TypeOf(typeInfo);
+                if (type.Kind != OnnxValueKind.Tensor)
                 {
-                    return new SessionValue(name, (OnnxValueKind)kind, OnnxElementType.Undefined, Array.Empty<long>());
+                    return new SessionValue(name, type, Array.Empty<long>());
                 }
 
                 IntPtr tensorInfo; // owned by typeInfo
                 OrtApi.Check(OrtApi.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo));
-                int elementType;
-                OrtApi.Check(OrtApi.GetTensorElementType(tensorInfo, &elementType));
                 nuint rank;
                 OrtApi.Check(OrtApi.GetDimensionsCount(tensorInfo, &rank));
                 var dims = new long[(int)rank];
@@ -109,7 +97,7 @@ namespace ModelSdk.Native
                     OrtApi.Check(OrtApi.GetDimensions(tensorInfo, p, rank));
                 }
 
-                return new SessionValue(name, OnnxValueKind.Tensor, (OnnxElementType)elementType, dims);
+                return new SessionValue(name, type, dims);
             }
             finally
             {

@@ -74,6 +74,9 @@ namespace ModelSdk
         /// <summary>Stages an input of a request the caller holds (a pooled request rented by <c>RunAsync</c>).</summary>
         internal void StageHeld<T>(int index, InputMemory<T> input) => StageMemory(index, input);
 
+        /// <summary>Stages a sequence, map or optional input of a request the caller holds (copied now).</summary>
+        internal void StageHeld(int index, InputArg value) => Stage(index, value, copy: true);
+
         private unsafe void StageMemory<T>(int index, InputMemory<T> input)
         {
             InputSlot slot = _inputs[index];

@@ -409,6 +409,11 @@ namespace ModelSdk
 
             ApplySymbols(symbols);
             Prepare(given);
+            if (_hasValueInput)
+            {
+                UnbindAbsentValues();
+            }
+
             for (int i = 0; i < _inputs.Length; i++)
             {
                 if (_inputs[i].Info.ElementType != OnnxElementType.String || _inputs[i].Copied)
@@ -568,6 +573,12 @@ namespace ModelSdk
                 throw ModelErrors.UnsupportedInput(_signature, index);
             }
 
+            if (!slot.Info.IsTensor || arg.IsValue)
+            {
+                StageValue(index, arg);
+                return;
+            }
+
             if (arg.Type != slot.Info.ElementType)
             {
                 throw ModelErrors.InputType(_signature, index, arg.Type);
@@ -606,6 +617,53 @@ namespace ModelSdk
             }
 
             slot.Staged = true;
+        }
+
+        /// <summary>A sequence, map or optional input: made into a value ONNX Runtime owns now (a copy), bound before the run.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void StageValue(int index, scoped in InputArg arg)
+        {
+            InputSlot slot = _inputs[index];
+            if (slot.Info.IsTensor || !arg.IsValue)
+            {
+                throw new ArgumentException(
+                    $"Input '{slot.Info.Name}' of model '{_signature.ModelName}' has type {slot.Info.TypeDescription}: it takes " +
+                    (slot.Info.IsTensor ? "a tensor, not an object (InputArg.FromValue)." : OrtValues.Describe(slot.Info.Type) + " (InputArg.FromValue), not a tensor."),
+                    slot.Info.Name);
+            }
+
+            IntPtr value = OrtValues.Create(slot.Info.Type, arg.Value, $"input '{slot.Info.Name}' of model '{_signature.ModelName}'", slot.Info.Name);
+            if (slot.PinnedData != IntPtr.Zero || slot.Value != IntPtr.Zero)
+            {
+                slot.EndStaging(); // staged again: the earlier value is not needed
+            }
+
+            slot.Value = value;
+            slot.Copied = true;
+            slot.Staged = true;
+            _shapes.GiveLength(index, 1); // no shape to resolve: one value
+        }
+
+        /// <summary>
+        /// An absent optional input is not bound at all; ONNX Runtime can only clear every input binding, so when one
+        /// that was bound is absent now, all are cleared (the run binds the others again).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void UnbindAbsentValues()
+        {
+            foreach (InputSlot slot in _inputs)
+            {
+                if (!slot.Info.IsTensor && slot.Value == IntPtr.Zero && slot.IsBound)
+                {
+                    OrtApi.ClearBoundInputs(_bindingHandle);
+                    foreach (InputSlot other in _inputs)
+                    {
+                        other.ForgetBinding();
+                    }
+
+                    return;
+                }
+            }
         }
 
         /// <summary>Checks every input is given, resolves shapes, and readies the outputs (binding what changed).</summary>
@@ -778,6 +836,20 @@ namespace ModelSdk
         private void BindInput(int index, scoped ReadOnlySpan<string> strings)
         {
             InputSlot slot = _inputs[index];
+            if (!slot.Info.IsTensor)
+            {
+                if (slot.Value != IntPtr.Zero)
+                {
+                    IntPtr value = slot.Value;
+                    slot.Value = IntPtr.Zero;
+                    BindValue(slot, value); // releases ours
+                    slot.IsBound = true;
+                    slot.BoundData = IntPtr.Zero;
+                }
+
+                return;
+            }
+
             ReadOnlySpan<long> shape = _shapes.InputShape(index);
             if (slot.Info.ElementType == OnnxElementType.String)
             {
@@ -941,11 +1013,19 @@ namespace ModelSdk
                     }
 
                     OutputData data = set.Items[slot.Index];
+                    if (!slot.Info.IsTensor)
+                    {
+                        data.KeepNative(new ValueHandle(values[i])); // decoded when read
+                        values[i] = IntPtr.Zero;
+                        data.Produced = true;
+                        continue;
+                    }
+
                     OrtTensors.ReadShape(values[i], ref data.Shape);
                     data.ElementCount = ElementCount(data.Shape);
                     if (slot.Info.ElementType == OnnxElementType.String)
                     {
-                        data.SetStrings(new ValueHandle(values[i]));
+                        data.KeepNative(new ValueHandle(values[i]));
                         values[i] = IntPtr.Zero; // owned by the handle now
                     }
                     else

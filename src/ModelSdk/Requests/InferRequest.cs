@@ -73,6 +73,7 @@ namespace ModelSdk
         private OutputSet? _current;                // where runs write; null after it was lent to a result
         private OutputSet? _lent;                   // the set last lent to a result, reclaimed once given back
         private readonly bool _hasStringInput;
+        private readonly bool _hasValueInput; // a sequence, map or optional
         private readonly long _slowRunTicks;        // ModelOptions.SlowRunThreshold in Stopwatch ticks, 0 = off
         private long _startTimestamp;               // when this run started, while runs are observed (else 0)
         private int _boundCount;
@@ -99,6 +100,7 @@ namespace ModelSdk
 
             _slowRunTicks = model.Options.SlowRunThreshold is TimeSpan slow ? Math.Max(1, (long)(slow.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)) : 0;
             _hasStringInput = Array.Exists(_inputs, i => i.Info.ElementType == OnnxElementType.String);
+            _hasValueInput = Array.Exists(_inputs, i => !i.Info.IsTensor);
             _outputs = new OutputSlot[_signature.Outputs.Count];
             _boundOrder = new OutputSlot[_outputs.Length];
             for (int i = 0; i < _outputs.Length; i++)
@@ -479,7 +481,7 @@ namespace ModelSdk
                 set.Invalidate(why);
                 foreach (OutputData item in set.Items)
                 {
-                    item.ClearStrings();
+                    item.ClearNative();
                 }
             }
 

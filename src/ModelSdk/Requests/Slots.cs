@@ -30,6 +30,10 @@ namespace ModelSdk
         public MemoryHandle Pin;
         public object? KeepAlive;
 
+        // A sequence, map or optional input: the value ONNX Runtime owns, made from the caller's object when staged
+        // and released once bound (the binding keeps its own reference). Zero for an absent optional.
+        public IntPtr Value;
+
         // What the binding reads: an OrtValue over BoundData with BoundShape (the binding keeps its own reference).
         public bool IsBound;
         public IntPtr BoundData;
@@ -50,6 +54,17 @@ namespace ModelSdk
             }
 
             KeepAlive = null;
+            ReleaseValue();
+        }
+
+        /// <summary>Lets go of a staged value not yet bound.</summary>
+        public void ReleaseValue()
+        {
+            if (Value != IntPtr.Zero)
+            {
+                OrtApi.Release(Value);
+                Value = IntPtr.Zero;
+            }
         }
 
         /// <summary>The binding was replaced: bind again on the next run.</summary>

@@ -225,9 +225,11 @@ namespace ModelSdk
         /// <summary>Set when the run wrote into a caller's buffer instead (see <c>SetOutputDestination</c>).</summary>
         public OutputDestination? Destination;
 
-        // String outputs: ONNX Runtime's tensor, decoded on first read.
-        private ValueHandle? _stringValue;
+        // String, sequence, map and optional outputs: ONNX Runtime's value, decoded on first read.
+        private ValueHandle? _native;
         private string[]? _strings;
+        private object? _decoded;
+        private bool _isDecoded;
 
         public long ByteLength => ElementCount * ElementSize;
 
@@ -266,18 +268,34 @@ namespace ModelSdk
             return Destination != null ? Destination.Bytes.Slice(0, length) : Buffer.AsSpan(0, length);
         }
 
-        /// <summary>Keeps a string tensor ONNX Runtime produced (released when replaced or collected).</summary>
-        public void SetStrings(ValueHandle value)
+        /// <summary>Keeps a value ONNX Runtime produced (strings, sequences, maps, optionals), released when replaced or collected.</summary>
+        public void KeepNative(ValueHandle value)
         {
-            ValueHandle? old = Interlocked.Exchange(ref _stringValue, value);
-            _strings = null;
+            ValueHandle? old;
+            lock (this)
+            {
+                old = _native;
+                _native = value;
+                _strings = null;
+                _decoded = null;
+                _isDecoded = false;
+            }
+
             old?.Dispose(); // deferred while a reader holds it
         }
 
-        public void ClearStrings()
+        public void ClearNative()
         {
-            ValueHandle? old = Interlocked.Exchange(ref _stringValue, null);
-            _strings = null;
+            ValueHandle? old;
+            lock (this)
+            {
+                old = _native;
+                _native = null;
+                _strings = null;
+                _decoded = null;
+                _isDecoded = false;
+            }
+
             old?.Dispose();
         }
 
@@ -292,18 +310,8 @@ namespace ModelSdk
                     strings = _strings;
                     if (strings is null)
                     {
-                        ValueHandle value = _stringValue ?? throw ModelErrors.StaleOutput(set.Signature, index, StaleReason.RanAgain);
-                        bool added = false;
-                        value.DangerousAddRef(ref added); // a run replacing it meanwhile can't free it under us
-                        try
-                        {
-                            strings = OrtTensors.ReadStrings(value.DangerousGetHandle(), ElementCount);
-                        }
-                        finally
-                        {
-                            value.DangerousRelease();
-                        }
-
+                        long count = ElementCount;
+                        strings = ReadNative(set, index, value => OrtTensors.ReadStrings(value, count));
                         Volatile.Write(ref _strings, strings);
                     }
                 }
@@ -311,6 +319,52 @@ namespace ModelSdk
 
             set.CheckStillFresh(index, version);
             return strings;
+        }
+
+        /// <summary>The sequence, map or optional of run <paramref name="version"/>, decoded into managed objects once (null: an absent optional).</summary>
+        public object? ValueOf(OutputSet set, int index, long version)
+        {
+            object? decoded;
+            lock (this)
+            {
+                if (!_isDecoded)
+                {
+                    OnnxType type = Info.Type;
+                    _decoded = ReadNative(set, index, value => OrtValues.Read(type, value));
+                    _isDecoded = true;
+                }
+
+                decoded = _decoded;
+            }
+
+            set.CheckStillFresh(index, version);
+            return decoded;
+        }
+
+        /// <summary>Reads the kept value (called under the lock); a run replacing it meanwhile can't free it under us.</summary>
+        private T ReadNative<T>(OutputSet set, int index, Func<IntPtr, T> read)
+        {
+            ValueHandle value = _native ?? throw ModelErrors.StaleOutput(set.Signature, index, StaleReason.RanAgain);
+            bool added = false;
+            value.DangerousAddRef(ref added);
+            try
+            {
+                return read(value.DangerousGetHandle());
+            }
+            finally
+            {
+                value.DangerousRelease();
+            }
+        }
+
+        /// <summary>Makes this item hold an already decoded value (owned copies of a result).</summary>
+        private void AdoptDecoded(object? decoded)
+        {
+            lock (this)
+            {
+                _decoded = decoded;
+                _isDecoded = true;
+            }
         }
 
         /// <summary>Copies this run's data into another set's item (for owned copies).</summary>
@@ -324,7 +378,11 @@ namespace ModelSdk
 
             target.Shape = (long[])Shape.Clone();
             target.ElementCount = ElementCount;
-            if (Info.ElementType == OnnxElementType.String)
+            if (!Info.IsTensor)
+            {
+                target.AdoptDecoded(ValueOf(set, index, version)); // immutable managed objects: shared, not copied
+            }
+            else if (Info.ElementType == OnnxElementType.String)
             {
                 target._strings = StringsOf(set, index, version);
             }

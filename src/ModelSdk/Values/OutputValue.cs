@@ -34,11 +34,17 @@ namespace ModelSdk
         /// <summary>True while the view still holds its run's data.</summary>
         public bool IsValid => _set != null && _set.Version == _version;
 
-        /// <summary>The raw bytes of a non-string output, in place (checked when taken).</summary>
+        /// <summary>The raw bytes of a non-string tensor output, in place (checked when taken).</summary>
         public ReadOnlySpan<byte> Bytes =>
-            ElementType == OnnxElementType.String
-                ? throw new InvalidOperationException($"Output '{Info.Name}' holds strings: use Strings.")
-                : _set.Produced(_index, _version).Bytes();
+            ElementType == OnnxElementType.String ? throw new InvalidOperationException($"Output '{Info.Name}' holds strings: use Strings.")
+            : !Info.IsTensor ? throw new InvalidOperationException($"Output '{Info.Name}' has type {Info.TypeDescription}: use Value.")
+            : _set.Produced(_index, _version).Bytes();
+
+        /// <summary>
+        /// A sequence, map or optional output, decoded into managed objects (<see cref="OnnxSequence{T}"/>,
+        /// <see cref="OnnxMap{TKey, TValue}"/>, <see cref="OnnxTensor{T}"/>; null for an absent optional).
+        /// </summary>
+        public object? Value => RunOutputs.Decoded<object>(_set, _index, _version);
 
         /// <summary>The strings of a string output (decoded once per run).</summary>
         public ReadOnlySpan<string> Strings => _set.Span<string>(_index, _version);

@@ -32,6 +32,16 @@ namespace ModelSdk
         /// <summary>A typed view of output <paramref name="index"/> that can't leave the synchronous code that ran the model.</summary>
         public OutputSpan<T> GetSpan<T>(int index) => new OutputSpan<T>(Typed<T>(Set, index, _version));
 
+        /// <summary>
+        /// Output <paramref name="index"/> when it is a sequence, map or optional: decoded into managed objects on the first
+        /// read of this run (a copy that belongs to the caller; null for an absent optional).
+        /// </summary>
+        /// <typeparam name="T">The output's type: <see cref="OnnxSequence{T}"/>, <see cref="OnnxMap{TKey, TValue}"/>, <see cref="OnnxTensor{T}"/> (an optional tensor).</typeparam>
+        /// <exception cref="InvalidOperationException">The run is over, or the output was not selected.</exception>
+        /// <exception cref="InvalidCastException">The output holds another type.</exception>
+        public T? ReadValue<T>(int index)
+            where T : class => Decoded<T>(Set, index, _version);
+
         /// <summary>An untyped view of output <paramref name="index"/>.</summary>
         public OutputValue GetValue(int index)
         {
@@ -59,13 +69,28 @@ namespace ModelSdk
         {
             CheckIndex(set, index);
             TensorInfo info = set.Signature.Outputs[index];
-            if (ElementTypeOf<T>.Value != info.ElementType || !info.IsSupported)
+            if (ElementTypeOf<T>.Value != info.ElementType || !info.IsSupported || !info.IsTensor)
             {
                 ThrowWrongType<T>(set.Signature, index);
             }
 
             set.Produced(index, version);
             return new OutputTensor<T>(set, index, version);
+        }
+
+        internal static T? Decoded<T>(OutputSet set, int index, long version)
+            where T : class
+        {
+            CheckIndex(set, index);
+            TensorInfo info = set.Signature.Outputs[index];
+            if (info.IsTensor || !info.IsSupported)
+            {
+                ThrowWrongType<T>(set.Signature, index);
+            }
+
+            object? value = set.Produced(index, version).ValueOf(set, index, version);
+            return value is null or T ? (T?)value : throw new InvalidCastException(
+                $"Output '{info.Name}' of model '{set.Signature.ModelName}' has type {info.TypeDescription}, read as {value.GetType().Name}, not {typeof(T).Name}.");
         }
 
         private static void CheckIndex(OutputSet set, int index)
@@ -85,8 +110,9 @@ namespace ModelSdk
                 throw ModelErrors.UnsupportedOutput(signature, index);
             }
 
-            throw new InvalidCastException(
-                $"Output '{info.Name}' of model '{signature.ModelName}' holds {OnnxElementTypes.OnnxName(info.ElementType)} elements, not {typeof(T).Name}.");
+            throw new InvalidCastException(info.IsTensor
+                ? $"Output '{info.Name}' of model '{signature.ModelName}' holds {OnnxElementTypes.OnnxName(info.ElementType)} elements, not {typeof(T).Name}."
+                : $"Output '{info.Name}' of model '{signature.ModelName}' has type {info.TypeDescription}: read it with ReadValue, not as {typeof(T).Name} elements.");
         }
     }
 
@@ -115,6 +141,11 @@ namespace ModelSdk
         /// <summary>A typed view of output <paramref name="index"/>, valid until this result is disposed.</summary>
         /// <exception cref="ObjectDisposedException">The result was disposed.</exception>
         protected OutputTensor<T> GetOutput<T>(int index) => RunOutputs.Typed<T>(Set, index, _version);
+
+        /// <summary>Output <paramref name="index"/> when it is a sequence, map or optional, decoded once (see <see cref="RunOutputs.ReadValue{T}"/>).</summary>
+        /// <exception cref="ObjectDisposedException">The result was disposed.</exception>
+        protected T? ReadValue<T>(int index)
+            where T : class => RunOutputs.Decoded<T>(Set, index, _version);
 
         /// <summary>Gives the outputs' buffers back for reuse; views of this result then throw. Harmless when called again.</summary>
         public void Dispose()

@@ -72,14 +72,29 @@ namespace ModelSdk
             ElementType = elementType;
             HasShape = dims != null;
             _dims = dims ?? Array.Empty<Dim>();
-            IsSupported = OnnxElementTypes.IsSupported(elementType);
-            TypeDescription = "tensor(" + OnnxElementTypes.OnnxName(elementType) + ")";
+            Type = OnnxType.Tensor(elementType);
+            IsSupported = Type.IsSupported;
+            TypeDescription = Type.ToString();
+        }
+
+        /// <summary>Describes an input or output of any type: a sequence, a map, an optional (or a tensor of unknown shape).</summary>
+        /// <param name="name">The ONNX name.</param>
+        /// <param name="type">Its full type.</param>
+        public TensorInfo(string name, OnnxType type)
+        {
+            Name = name ?? throw new ArgumentNullException(nameof(name));
+            Type = type ?? throw new ArgumentNullException(nameof(type));
+            ElementType = type.Kind == OnnxValueKind.Tensor ? type.ElementType : OnnxElementType.Undefined;
+            _dims = Array.Empty<Dim>();
+            IsSupported = type.IsSupported;
+            TypeDescription = type.ToString();
         }
 
         private TensorInfo(string name, string typeDescription)
         {
             Name = name ?? throw new ArgumentNullException(nameof(name));
             _dims = Array.Empty<Dim>();
+            Type = OnnxType.Other(OnnxValueKind.Unknown);
             TypeDescription = typeDescription;
         }
 
@@ -90,11 +105,21 @@ namespace ModelSdk
             HasShape = source.HasShape;
             IsSupported = source.IsSupported;
             TypeDescription = source.TypeDescription;
+            Type = source.Type;
             _dims = dims;
         }
 
-        /// <summary>Describes an input or output whose type ModelSdk can't pass (sequence, map, optional, ...).</summary>
+        /// <summary>Describes an input or output whose type ModelSdk can't pass (sparse tensors, opaque values, ...).</summary>
         public static TensorInfo Unsupported(string name, string typeDescription) => new TensorInfo(name, typeDescription);
+
+        /// <summary>The full type, e.g. <c>tensor(float)</c> or <c>seq(map(int64,tensor(float)))</c>.</summary>
+        public OnnxType Type { get; }
+
+        /// <summary>Tensor, sequence, map or optional.</summary>
+        public OnnxValueKind Kind => Type.Kind;
+
+        /// <summary>True for tensors: values ModelSdk reads in place (other kinds are decoded into managed objects).</summary>
+        internal bool IsTensor => Type.Kind == OnnxValueKind.Tensor;
 
         /// <summary>The ONNX name.</summary>
         public string Name { get; }
@@ -146,7 +171,7 @@ namespace ModelSdk
 
         /// <summary>e.g. <c>pixels: float [1, 64]</c>.</summary>
         public override string ToString() =>
-            IsSupported ? Name + ": " + OnnxElementTypes.OnnxName(ElementType) + " " + ShapeText : Name + ": " + TypeDescription;
+            IsSupported && IsTensor ? Name + ": " + OnnxElementTypes.OnnxName(ElementType) + " " + ShapeText : Name + ": " + TypeDescription;
     }
 
     /// <summary>

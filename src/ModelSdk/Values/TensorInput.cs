@@ -116,6 +116,8 @@ namespace ModelSdk
         internal readonly OnnxElementType Type;
         internal readonly bool HasShape;
         internal readonly bool IsNull;
+        internal readonly bool IsValue;  // a sequence, map or optional, as an object (Value; null: an absent optional)
+        internal readonly object? Value;
 
         private InputArg(ReadOnlySpan<byte> bytes, int length, OnnxElementType type, ReadOnlySpan<nint> lengths, bool hasShape, bool isNull)
         {
@@ -125,7 +127,24 @@ namespace ModelSdk
             Type = type;
             Lengths = lengths;
             HasShape = hasShape;
+            IsValue = false;
+            Value = null;
         }
+
+        private InputArg(object? value)
+        {
+            this = default;
+            IsValue = true;
+            Value = value;
+        }
+
+        /// <summary>
+        /// A sequence, map or optional input as a managed object, checked against the input's type when staged:
+        /// a list of <see cref="OnnxTensor{T}"/> for <c>seq(tensor(T))</c>, an <see cref="System.Collections.Generic.IReadOnlyDictionary{TKey, TValue}"/>
+        /// for <c>map(K, V)</c>, a list of those for <c>seq(map(K, V))</c>, and for <c>optional(...)</c> its value, or null when absent.
+        /// It is copied into ONNX Runtime's memory when staged.
+        /// </summary>
+        public static InputArg FromValue(object? value) => new InputArg(value);
 
         /// <summary>The strings of a string input.</summary>
         internal ReadOnlySpan<string> Strings =>

@@ -40,6 +40,12 @@ namespace Golden.Models
                 new global::ModelSdk.TensorInfo("probabilities", global::ModelSdk.OnnxElementType.Float, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(1), global::ModelSdk.Dim.Fixed(10) }),
             });
 
+        /// <summary>
+        /// The model's class labels, in the order of its scores (from the model's labels metadata): <c>0</c>, <c>1</c>, <c>2</c>, <c>3</c>, <c>4</c>, <c>5</c>, <c>6</c>, <c>7</c>, <c>8</c>, <c>9</c>.
+        /// <c>Best</c> and <c>TopK</c> on a result read output <c>probabilities</c> with them.
+        /// </summary>
+        public static global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.AsReadOnly(new string[] { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" });
+
         /// <summary>Where <see cref="Load(global::ModelSdk.ModelOptions?)"/> looks for the model: <c>digits.onnx</c>, relative to the application's base directory.</summary>
         public const string DefaultModelPath = "digits.onnx";
 
@@ -290,6 +296,23 @@ namespace Golden.Models
             /// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>
             /// <returns>A copy of every output this run produced.</returns>
             public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());
+
+            /// <summary>The most likely class of row <paramref name="row"/> of output <c>probabilities</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing.</summary>
+            /// <param name="row">The row (the input's row) to read.</param>
+            /// <returns>The class with the highest score (the first one on a tie).</returns>
+            public global::ModelSdk.Prediction<string> Best(int row = 0) => global::ModelSdk.Classification.Best(Probabilities, row, global::Golden.Models.Digits.Labels, null);
+
+            /// <summary>The <paramref name="k"/> most likely classes of row <paramref name="row"/> of output <c>probabilities</c>, best first.</summary>
+            /// <param name="k">How many classes (at most the number of labels).</param>
+            /// <param name="row">The row to read.</param>
+            /// <returns>A new array of the classes, best first.</returns>
+            public global::ModelSdk.Prediction<string>[] TopK(int k, int row = 0) => global::ModelSdk.Classification.TopK(Probabilities, row, global::Golden.Models.Digits.Labels, null, k);
+
+            /// <summary>Writes the most likely classes of row <paramref name="row"/> of output <c>probabilities</c> into <paramref name="destination"/>, best first; allocates nothing.</summary>
+            /// <param name="destination">Where to write; its length is the k wanted.</param>
+            /// <param name="row">The row to read.</param>
+            /// <returns>How many were written (the smaller of the destination's length and the number of labels).</returns>
+            public int TopK(global::System.Span<global::ModelSdk.Prediction<string>> destination, int row = 0) => global::ModelSdk.Classification.TopK(Probabilities, row, global::Golden.Models.Digits.Labels, null, destination);
         }
 
         /// <summary>
@@ -320,6 +343,23 @@ namespace Golden.Models
             /// <para>Valid until this result is disposed.</para>
             /// </summary>
             public global::ModelSdk.OutputTensor<float> Probabilities => GetOutput<float>(1);
+
+            /// <summary>The most likely class of row <paramref name="row"/> of output <c>probabilities</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing.</summary>
+            /// <param name="row">The row (the input's row) to read.</param>
+            /// <returns>The class with the highest score (the first one on a tie).</returns>
+            public global::ModelSdk.Prediction<string> Best(int row = 0) => global::ModelSdk.Classification.Best(Probabilities, row, global::Golden.Models.Digits.Labels, null);
+
+            /// <summary>The <paramref name="k"/> most likely classes of row <paramref name="row"/> of output <c>probabilities</c>, best first.</summary>
+            /// <param name="k">How many classes (at most the number of labels).</param>
+            /// <param name="row">The row to read.</param>
+            /// <returns>A new array of the classes, best first.</returns>
+            public global::ModelSdk.Prediction<string>[] TopK(int k, int row = 0) => global::ModelSdk.Classification.TopK(Probabilities, row, global::Golden.Models.Digits.Labels, null, k);
+
+            /// <summary>Writes the most likely classes of row <paramref name="row"/> of output <c>probabilities</c> into <paramref name="destination"/>, best first; allocates nothing.</summary>
+            /// <param name="destination">Where to write; its length is the k wanted.</param>
+            /// <param name="row">The row to read.</param>
+            /// <returns>How many were written (the smaller of the destination's length and the number of labels).</returns>
+            public int TopK(global::System.Span<global::ModelSdk.Prediction<string>> destination, int row = 0) => global::ModelSdk.Classification.TopK(Probabilities, row, global::Golden.Models.Digits.Labels, null, destination);
         }
     }
 }

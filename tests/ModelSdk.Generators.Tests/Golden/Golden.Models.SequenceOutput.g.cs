@@ -31,7 +31,7 @@ namespace Golden.Models
             new global::ModelSdk.TensorInfo[]
             {
                 new global::ModelSdk.TensorInfo("y", global::ModelSdk.OnnxElementType.Float, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(3) }),
-                global::ModelSdk.TensorInfo.Unsupported("parts", "seq(tensor(float))"),
+                new global::ModelSdk.TensorInfo("parts", global::ModelSdk.OnnxType.Sequence(global::ModelSdk.OnnxType.Tensor(global::ModelSdk.OnnxElementType.Float))),
             });
 
         /// <summary>Where <see cref="Load(global::ModelSdk.ModelOptions?)"/> looks for the model: <c>sequence_output.onnx</c>, relative to the application's base directory.</summary>
@@ -105,7 +105,7 @@ namespace Golden.Models
             Parts = 1UL << 1,
 
             /// <summary>Every output ModelSdk can read.</summary>
-            All = Y,
+            All = Y | Parts,
         }
 
         /// <summary>Runs the model on this thread's reusable request; inputs are read in place (shared, not copied).</summary>
@@ -270,9 +270,9 @@ namespace Golden.Models
             /// <para>
             /// Sequence [x, x].
             /// </para>
-            /// <para>ModelSdk cannot express this output's type yet (MSDK0003): reading it throws <see cref="global::System.NotSupportedException"/>.</para>
+            /// <para>A list of tensors. Decoded into managed memory on the first read of the run; the decoded objects belong to you (reading after the next run throws).</para>
             /// </summary>
-            public object Parts => throw global::ModelSdk.ModelErrors.UnsupportedOutput(ModelSignature, 1);
+            public global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxTensor<float>> Parts => _run.ReadValue<global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxTensor<float>>>(1)!;
 
             /// <summary>Copies the outputs into a result you own: it can be kept, stored, awaited across and serialized.</summary>
             /// <returns>A copy of every output this run produced.</returns>
@@ -304,10 +304,9 @@ namespace Golden.Models
             /// <para>
             /// Sequence [x, x].
             /// </para>
-            /// <para>ModelSdk cannot express this output's type yet (MSDK0003): reading it throws <see cref="global::System.NotSupportedException"/>.</para>
+            /// <para>A list of tensors. Decoded into managed memory on the first read of the run; the decoded objects belong to you (reading after the next run throws).</para>
             /// </summary>
-            [global::System.Text.Json.Serialization.JsonIgnore]
-            public object Parts => throw global::ModelSdk.ModelErrors.UnsupportedOutput(ModelSignature, 1);
+            public global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxTensor<float>> Parts => ReadValue<global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxTensor<float>>>(1)!;
         }
     }
 }
