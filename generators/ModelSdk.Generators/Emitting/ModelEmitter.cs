@@ -348,7 +348,7 @@ namespace ModelSdk.Generators.Emitting
         {
             foreach (InputPlan input in plan.Inputs.Where(i => i.IsExpressible))
             {
-                var lines = new List<string> { "Input " + Describe(input.Value) + "." + (input.ValueType != null ? " " + ValueInputDoc(input.Value.Type) : string.Empty) };
+                var lines = new List<string> { "Input " + Describe(input.Value) + "." + (input.ValueType != null ? " " + ValueInputDoc(input.Value.Type) : string.Empty) + PackedDoc(input.Value.Type) };
                 if (!string.IsNullOrWhiteSpace(input.Value.DocString))
                 {
                     lines.AddRange(CSharpText.XmlLines(input.Value.DocString!, 1000));
@@ -668,7 +668,7 @@ namespace ModelSdk.Generators.Emitting
             foreach (OutputPlan output in plan.Outputs)
             {
                 w.Line();
-                var lines = new List<string> { "Output " + (item ? DescribeItem(output.Value, plan.BatchDim!) : Describe(output.Value)) + "." };
+                var lines = new List<string> { "Output " + (item ? DescribeItem(output.Value, plan.BatchDim!) : Describe(output.Value)) + "." + PackedDoc(output.Value.Type) };
                 if (!string.IsNullOrWhiteSpace(output.Value.DocString))
                 {
                     lines.Add("<para>");
@@ -768,6 +768,12 @@ namespace ModelSdk.Generators.Emitting
             w.Line("/// <returns>How many were written (the smaller of the destination's length and the number of labels).</returns>");
             w.Line("public int TopK(global::System.Span<" + prediction + "> destination, int row = 0) => " + Rt + "Classification.TopK(" + arguments + ", destination);");
         }
+
+        /// <summary>For the 4-bit types: the C# values hold two elements each.</summary>
+        private static string PackedDoc(TypeSpec type) =>
+            type.Kind == ValueKind.Tensor && ElementTypes.IsPacked(type.ElementType)
+                ? " Two elements per <see cref=\"" + ElementTypes.CSharpType(type.ElementType) + "\"/> (low nibble first; build and read them with its Pack and Unpack); the shape counts elements."
+                : string.Empty;
 
         /// <summary>What a sequence, map or optional output's property holds, in words.</summary>
         private static string ValueOutputDoc(TypeSpec type)

@@ -86,7 +86,7 @@ namespace ModelSdk.Generators.Model
         private static string? LeadingProblem(ValueSpec value, string kind, string dim)
         {
             TypeSpec type = value.Type;
-            if (type.Kind != ValueKind.Tensor || ElementTypes.CSharpType(type.ElementType) is null)
+            if (type.Kind != ValueKind.Tensor || ElementTypes.CSharpType(type.ElementType) is null || ElementTypes.IsPacked(type.ElementType))
             {
                 return kind + " '" + value.Name + "' has type " + type.Display;
             }

@@ -52,8 +52,18 @@ namespace ModelSdk.Generators.Model
             12 => "uint",
             13 => "ulong",
             16 => "global::Microsoft.ML.OnnxRuntime.BFloat16",
+            17 => "global::ModelSdk.Float8E4M3FN",
+            18 => "global::ModelSdk.Float8E4M3FNUZ",
+            19 => "global::ModelSdk.Float8E5M2",
+            20 => "global::ModelSdk.Float8E5M2FNUZ",
+            21 => "global::ModelSdk.UInt4x2",
+            22 => "global::ModelSdk.Int4x2",
+            23 => "global::ModelSdk.Float4E2M1x2",
             _ => null,
         };
+
+        /// <summary>The 4-bit types, two elements per byte: their C# type holds a pair.</summary>
+        public static bool IsPacked(int type) => type is 21 or 22 or 23;
 
         /// <summary>The member of the runtime's <c>ModelSdk.OnnxElementType</c> enum.</summary>
         public static string RuntimeEnumMember(int type) => type switch

@@ -75,9 +75,12 @@ namespace ModelSdk.Generators.Model
         {
             switch (type.Kind)
             {
+                case ValueKind.Tensor when type.ElementType is 14 or 15:
+                    return "ONNX Runtime has no complex tensors to pass (" + ElementTypes.OnnxName(type.ElementType) +
+                           "): split the value into real and imaginary float tensors at the graph's edge";
                 case ValueKind.Tensor:
-                    return "ModelSdk has no C# type for " + ElementTypes.OnnxName(type.ElementType) +
-                           " elements yet: add a Cast node to a supported type (float, int64, ...) at the graph's edge, or run the model with ONNX Runtime directly";
+                    return "ModelSdk has no C# type for element type " + ElementTypes.OnnxName(type.ElementType) +
+                           ": add a Cast node to a supported type (float, int64, ...) at the graph's edge";
                 case ValueKind.Map:
                     return "ONNX Runtime passes maps from int64 or string keys to float, double, int64 or string values only";
                 case ValueKind.Sequence:

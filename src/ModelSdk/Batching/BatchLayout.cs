@@ -111,6 +111,11 @@ namespace ModelSdk
                 throw Refuse(model, batchDim, $"{kind} '{value.Name}' has type {value.TypeDescription}");
             }
 
+            if (OnnxElementTypes.IsPacked(value.ElementType))
+            {
+                throw Refuse(model, batchDim, $"{kind} '{value.Name}' holds 4-bit elements, two per byte (an item's rows need not start on a byte)");
+            }
+
             if (!value.HasShape || value.Rank == 0 || value.Dims[0].IsFixed || value.Dims[0].Name != batchDim)
             {
                 string shape = value.HasShape ? value.ShapeText : "(no shape)";

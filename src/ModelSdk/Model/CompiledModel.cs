@@ -252,7 +252,7 @@ namespace ModelSdk
 
                     request.CopyInput(i, input.ElementType == OnnxElementType.String
                         ? InputArg.FromStrings(Enumerable.Repeat(string.Empty, count).ToArray(), shape)
-                        : InputArg.FromBytes(input.ElementType, new byte[checked(count * OnnxElementTypes.SizeOf(input.ElementType))], shape));
+                        : InputArg.FromBytes(input.ElementType, new byte[checked((int)OnnxElementTypes.StorageLength(input.ElementType, count) * OnnxElementTypes.SizeOf(input.ElementType))], shape));
                 }
 
                 request.Run();

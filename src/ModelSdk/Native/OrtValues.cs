@@ -258,10 +258,10 @@ namespace ModelSdk.Native
                 return OnnxTensor<T>.Adopt((T[])(object)OrtTensors.ReadStrings(value, count), shape);
             }
 
-            var data = new T[checked((int)count)];
-            if (count > 0)
+            var data = new T[checked((int)OnnxElementTypes.StorageLength(ElementTypeOf<T>.Value, count))]; // packed 4-bit types: pairs
+            if (data.Length > 0)
             {
-                new ReadOnlySpan<byte>((void*)OrtTensors.DataOf(value), checked((int)count * Unsafe.SizeOf<T>())).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetArrayDataReference(data)), data.Length * Unsafe.SizeOf<T>()));
+                new ReadOnlySpan<byte>((void*)OrtTensors.DataOf(value), checked(data.Length * Unsafe.SizeOf<T>())).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetArrayDataReference(data)), data.Length * Unsafe.SizeOf<T>()));
             }
 
             return OnnxTensor<T>.Adopt(data, shape);
@@ -320,6 +320,13 @@ namespace ModelSdk.Native
             OnnxElementType.UInt32 => func.Invoke<uint>(),
             OnnxElementType.UInt64 => func.Invoke<ulong>(),
             OnnxElementType.BFloat16 => func.Invoke<BFloat16>(),
+            OnnxElementType.Float8E4M3FN => func.Invoke<Float8E4M3FN>(),
+            OnnxElementType.Float8E4M3FNUZ => func.Invoke<Float8E4M3FNUZ>(),
+            OnnxElementType.Float8E5M2 => func.Invoke<Float8E5M2>(),
+            OnnxElementType.Float8E5M2FNUZ => func.Invoke<Float8E5M2FNUZ>(),
+            OnnxElementType.UInt4 => func.Invoke<UInt4x2>(),
+            OnnxElementType.Int4 => func.Invoke<Int4x2>(),
+            OnnxElementType.Float4E2M1 => func.Invoke<Float4E2M1x2>(),
             _ => throw new NotSupportedException($"ModelSdk can't pass {OnnxElementTypes.OnnxName(type)} elements inside sequences, maps or optionals."),
         };
 

@@ -796,7 +796,7 @@ namespace ModelSdk
         private void Preallocate(OutputSlot slot, OutputData data)
         {
             long count = _shapes.OutputShape(slot.Index, slot.Shape);
-            long bytes = checked(count * data.ElementSize);
+            long bytes = checked(OnnxElementTypes.StorageLength(slot.Info.ElementType, count) * data.ElementSize);
             IntPtr address;
             if (slot.Destination is OutputDestination destination)
             {
@@ -872,7 +872,7 @@ namespace ModelSdk
                 return; // same memory, same shape: ONNX Runtime already reads it
             }
 
-            long bytes = ElementCount(shape) * OnnxElementTypes.SizeOf(slot.Info.ElementType);
+            long bytes = OnnxElementTypes.StorageLength(slot.Info.ElementType, ElementCount(shape)) * OnnxElementTypes.SizeOf(slot.Info.ElementType);
             OrtTensors.BindMemory(_bindingHandle, slot.NameUtf8, output: false, data, bytes, shape, slot.Info.ElementType);
             slot.IsBound = true;
             slot.BoundData = data;

@@ -40,26 +40,26 @@ namespace ModelSdk
         Complex128 = 15,
         /// <summary>bfloat16 (<see cref="Microsoft.ML.OnnxRuntime.BFloat16"/>).</summary>
         BFloat16 = 16,
-        /// <summary>8-bit float E4M3FN (not supported by ModelSdk's typed API).</summary>
+        /// <summary>8-bit float E4M3FN (<see cref="ModelSdk.Float8E4M3FN"/>).</summary>
         Float8E4M3FN = 17,
-        /// <summary>8-bit float E4M3FNUZ (not supported by ModelSdk's typed API).</summary>
+        /// <summary>8-bit float E4M3FNUZ (<see cref="ModelSdk.Float8E4M3FNUZ"/>).</summary>
         Float8E4M3FNUZ = 18,
-        /// <summary>8-bit float E5M2 (not supported by ModelSdk's typed API).</summary>
+        /// <summary>8-bit float E5M2 (<see cref="ModelSdk.Float8E5M2"/>).</summary>
         Float8E5M2 = 19,
-        /// <summary>8-bit float E5M2FNUZ (not supported by ModelSdk's typed API).</summary>
+        /// <summary>8-bit float E5M2FNUZ (<see cref="ModelSdk.Float8E5M2FNUZ"/>).</summary>
         Float8E5M2FNUZ = 20,
-        /// <summary>4-bit unsigned integer (not supported by ModelSdk's typed API).</summary>
+        /// <summary>4-bit unsigned integer, packed two per byte (<see cref="UInt4x2"/>).</summary>
         UInt4 = 21,
-        /// <summary>4-bit signed integer (not supported by ModelSdk's typed API).</summary>
+        /// <summary>4-bit signed integer, packed two per byte (<see cref="Int4x2"/>).</summary>
         Int4 = 22,
-        /// <summary>4-bit float E2M1 (not supported by ModelSdk's typed API).</summary>
+        /// <summary>4-bit float E2M1, packed two per byte (<see cref="Float4E2M1x2"/>).</summary>
         Float4E2M1 = 23,
     }
 
     /// <summary>Facts about element types: C# type, size, ONNX name.</summary>
     public static class OnnxElementTypes
     {
-        /// <summary>Size of one element in bytes, or 0 for strings and unsupported types.</summary>
+        /// <summary>Size in bytes of one element, or of one pair of the packed 4-bit types; 0 for strings and unsupported types.</summary>
         public static int SizeOf(OnnxElementType type) => type switch
         {
             OnnxElementType.Float => 4,
@@ -75,8 +75,16 @@ namespace ModelSdk
             OnnxElementType.UInt32 => 4,
             OnnxElementType.UInt64 => 8,
             OnnxElementType.BFloat16 => 2,
+            OnnxElementType.Float8E4M3FN or OnnxElementType.Float8E4M3FNUZ or OnnxElementType.Float8E5M2 or OnnxElementType.Float8E5M2FNUZ => 1,
+            OnnxElementType.UInt4 or OnnxElementType.Int4 or OnnxElementType.Float4E2M1 => 1, // a pair
             _ => 0,
         };
+
+        /// <summary>True for the 4-bit types, stored two elements per byte (<see cref="Int4x2"/>, <see cref="UInt4x2"/>, <see cref="Float4E2M1x2"/>).</summary>
+        public static bool IsPacked(OnnxElementType type) => type is OnnxElementType.UInt4 or OnnxElementType.Int4 or OnnxElementType.Float4E2M1;
+
+        /// <summary>How many values of the C# type hold <paramref name="elements"/> elements: the count itself, or (count + 1) / 2 pairs for packed types.</summary>
+        public static long StorageLength(OnnxElementType type, long elements) => IsPacked(type) ? (elements + 1) / 2 : elements;
 
         /// <summary>True for the element types ModelSdk can pass to and from ONNX Runtime.</summary>
         public static bool IsSupported(OnnxElementType type) => type == OnnxElementType.String || SizeOf(type) > 0;
@@ -98,6 +106,13 @@ namespace ModelSdk
             OnnxElementType.UInt32 => typeof(uint),
             OnnxElementType.UInt64 => typeof(ulong),
             OnnxElementType.BFloat16 => typeof(BFloat16),
+            OnnxElementType.Float8E4M3FN => typeof(Float8E4M3FN),
+            OnnxElementType.Float8E4M3FNUZ => typeof(Float8E4M3FNUZ),
+            OnnxElementType.Float8E5M2 => typeof(Float8E5M2),
+            OnnxElementType.Float8E5M2FNUZ => typeof(Float8E5M2FNUZ),
+            OnnxElementType.UInt4 => typeof(UInt4x2),
+            OnnxElementType.Int4 => typeof(Int4x2),
+            OnnxElementType.Float4E2M1 => typeof(Float4E2M1x2),
             _ => null,
         };
 

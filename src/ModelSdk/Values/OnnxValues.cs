@@ -48,9 +48,11 @@ namespace ModelSdk
                 }
             }
 
-            if (count != data.Length)
+            long length = count < 0 ? -1 : OnnxElementTypes.StorageLength(ElementTypeOf<T>.Value, count); // packed 4-bit types: pairs
+            if (length != data.Length)
             {
-                throw new ArgumentException($"Shape [{string.Join(", ", _shape)}] holds {(count < 0 ? "too many" : count.ToString(CultureInfo.InvariantCulture))} elements but the data has {data.Length}.", nameof(shape));
+                throw new ArgumentException($"Shape [{string.Join(", ", _shape)}] holds {(count < 0 ? "too many" : count.ToString(CultureInfo.InvariantCulture))} elements " +
+                                            (length != count && count >= 0 ? $"({length} pairs) " : string.Empty) + $"but the data has {data.Length}.", nameof(shape));
             }
         }
 

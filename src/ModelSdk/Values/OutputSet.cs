@@ -156,7 +156,7 @@ namespace ModelSdk
             if (item.Destination is null)
             {
                 // The common case, without re-deriving the byte length: a produced item's buffer always holds its elements.
-                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(item.Buffer!)), checked((int)item.ElementCount));
+                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(item.Buffer!)), checked((int)OnnxElementTypes.StorageLength(item.Info.ElementType, item.ElementCount)));
             }
 
             ReadOnlySpan<byte> bytes = item.Bytes();
@@ -231,7 +231,7 @@ namespace ModelSdk
         private object? _decoded;
         private bool _isDecoded;
 
-        public long ByteLength => ElementCount * ElementSize;
+        public long ByteLength => OnnxElementTypes.StorageLength(Info.ElementType, ElementCount) * ElementSize;
 
         /// <summary>A buffer for <paramref name="bytes"/> bytes (the current one when big enough).</summary>
         public byte[] EnsureBuffer(long bytes)

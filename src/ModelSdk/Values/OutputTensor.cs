@@ -43,7 +43,7 @@ namespace ModelSdk
         /// <summary>The actual shape of this run's output (symbolic dims resolved).</summary>
         public ReadOnlySpan<long> Shape => _set.Produced(_index, _version).Shape;
 
-        /// <summary>Number of elements.</summary>
+        /// <summary>Number of elements (for the packed 4-bit types, <see cref="Span"/> holds (Length + 1) / 2 pairs).</summary>
         public int Length => checked((int)_set.Produced(_index, _version).ElementCount);
 
         /// <summary>True while the view still holds its run's data.</summary>
@@ -87,8 +87,14 @@ namespace ModelSdk
         }
 
         /// <summary>Copies the output into a new <see cref="Tensor{T}"/> with its shape.</summary>
+        /// <exception cref="NotSupportedException">The output holds packed 4-bit elements (two per value): use <see cref="ToArray"/> and the pair type's Unpack.</exception>
         public Tensor<T> ToTensor()
         {
+            if (OnnxElementTypes.IsPacked(ElementTypeOf<T>.Value))
+            {
+                throw new NotSupportedException($"Output '{Name}' holds 4-bit elements packed two per {typeof(T).Name}: a Tensor<{typeof(T).Name}> can't have its shape. Use ToArray() and {typeof(T).Name}.Unpack.");
+            }
+
             long[] shape = Shape.ToArray();
             T[] data = ToArray();
             var lengths = new nint[shape.Length];

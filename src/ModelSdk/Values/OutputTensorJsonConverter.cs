@@ -34,6 +34,13 @@ namespace ModelSdk
                 : element == typeof(ulong) ? new OutputTensorJsonConverter<ulong>()
                 : element == typeof(bool) ? new OutputTensorJsonConverter<bool>()
                 : element == typeof(string) ? new OutputTensorJsonConverter<string>()
+                : element == typeof(Float8E4M3FN) ? new OutputTensorJsonConverter<Float8E4M3FN>()
+                : element == typeof(Float8E4M3FNUZ) ? new OutputTensorJsonConverter<Float8E4M3FNUZ>()
+                : element == typeof(Float8E5M2) ? new OutputTensorJsonConverter<Float8E5M2>()
+                : element == typeof(Float8E5M2FNUZ) ? new OutputTensorJsonConverter<Float8E5M2FNUZ>()
+                : element == typeof(Int4x2) ? new OutputTensorJsonConverter<Int4x2>()
+                : element == typeof(UInt4x2) ? new OutputTensorJsonConverter<UInt4x2>()
+                : element == typeof(Float4E2M1x2) ? new OutputTensorJsonConverter<Float4E2M1x2>()
                 : throw new NotSupportedException($"OutputTensor<{element.Name}> has no JSON form: {element.Name} is not an ONNX element type.");
         }
     }
@@ -55,7 +62,7 @@ namespace ModelSdk
         {
             if (dim == shape.Length)
             {
-                WriteElement(writer, data[next++], options);
+                WriteElementAt(writer, data, next++, options);
                 return;
             }
 
@@ -68,6 +75,18 @@ namespace ModelSdk
             writer.WriteEndArray();
         }
 
+        // Packed 4-bit data holds two elements per value: element i is a nibble of value i / 2.
+        private static void WriteElementAt(Utf8JsonWriter writer, T[] data, int index, JsonSerializerOptions options)
+        {
+            switch (data)
+            {
+                case Int4x2[] pairs: writer.WriteNumberValue((index & 1) == 0 ? pairs[index / 2].Low : pairs[index / 2].High); break;
+                case UInt4x2[] pairs: writer.WriteNumberValue((index & 1) == 0 ? pairs[index / 2].Low : pairs[index / 2].High); break;
+                case Float4E2M1x2[] pairs: WriteFloating(writer, (index & 1) == 0 ? pairs[index / 2].Low : pairs[index / 2].High, options); break;
+                default: WriteElement(writer, data[index], options); break;
+            }
+        }
+
         private static void WriteElement(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
         {
             switch (value)
@@ -76,6 +95,10 @@ namespace ModelSdk
                 case double d: WriteFloating(writer, d, options); break;
                 case Half h: WriteFloating(writer, (double)h, options); break;
                 case BFloat16 b: WriteFloating(writer, (float)b, options); break;
+                case Float8E4M3FN f8: WriteFloating(writer, (float)f8, options); break;
+                case Float8E4M3FNUZ f8: WriteFloating(writer, (float)f8, options); break;
+                case Float8E5M2 f8: WriteFloating(writer, (float)f8, options); break;
+                case Float8E5M2FNUZ f8: WriteFloating(writer, (float)f8, options); break;
                 case sbyte v: writer.WriteNumberValue(v); break;
                 case byte v: writer.WriteNumberValue(v); break;
                 case short v: writer.WriteNumberValue(v); break;

@@ -156,9 +156,11 @@ namespace ModelSdk
                 }
 
                 long expected = ElementCount(i, _shapes[i]);
-                if (expected != _lengths[i])
+                if (OnnxElementTypes.StorageLength(info.ElementType, expected) != _lengths[i])
                 {
-                    throw ModelErrors.InputLength(_signature, i, InputShapeText(i), expected, _lengths[i]);
+                    throw OnnxElementTypes.IsPacked(info.ElementType)
+                        ? ModelErrors.InputShape(_signature, i, $"{expected} elements take {OnnxElementTypes.StorageLength(info.ElementType, expected)} pairs (two 4-bit elements per value) but {_lengths[i]} were given.")
+                        : ModelErrors.InputLength(_signature, i, InputShapeText(i), expected, _lengths[i]);
                 }
             }
 
@@ -268,7 +270,7 @@ namespace ModelSdk
                 }
                 else if (!info.HasShape)
                 {
-                    _shapes[i][0] = _lengths[i]; // no declared shape and none given: a flat 1-D tensor
+                    _shapes[i][0] = Elements(i); // no declared shape and none given: a flat 1-D tensor
                     _resolved[i] = true;
                 }
             }
@@ -319,18 +321,23 @@ namespace ModelSdk
 
             if (unknown >= 0)
             {
-                if (known == 0 || _lengths[input] % known != 0)
+                long elements = Elements(input);
+                if (known == 0 || elements % known != 0)
                 {
                     throw ModelErrors.InputShape(_signature, input,
-                        $"{_lengths[input]} elements can't be read as {InputShapeText(input)}: pass {_signature.SymbolName(unknown)} explicitly or give a matching length.");
+                        $"{elements} elements can't be read as {InputShapeText(input)}: pass {_signature.SymbolName(unknown)} explicitly or give a matching length.");
                 }
 
-                _symbols[unknown] = _lengths[input] / known;
+                _symbols[unknown] = elements / known;
             }
 
             _resolved[input] = true;
             return true;
         }
+
+        /// <summary>The elements a flat input's length holds; for packed 4-bit types, two per value given (an odd count needs its dims passed).</summary>
+        private long Elements(int input) =>
+            OnnxElementTypes.IsPacked(_signature.Inputs[input].ElementType) ? 2 * _lengths[input] : _lengths[input];
 
         private void FillShape(int input)
         {

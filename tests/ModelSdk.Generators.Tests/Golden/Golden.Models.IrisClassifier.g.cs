@@ -281,7 +281,7 @@ namespace Golden.Models
             /// <returns>A copy of every output this run produced.</returns>
             public OwnedResult ToOwned() => _run.ToOwned(new OwnedResult());
 
-            /// <summary>The most likely class of row <paramref name="row"/> of output <c>output_probability</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing.</summary>
+            /// <summary>The most likely class of row <paramref name="row"/> of output <c>output_probability</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing once the output is decoded (its first read in the run).</summary>
             /// <param name="row">The row (the input's row) to read.</param>
             /// <returns>The class with the highest score (the first one on a tie).</returns>
             public global::ModelSdk.Prediction<long> Best(int row = 0) => global::ModelSdk.Classification.Best(OutputProbability, row, global::Golden.Models.IrisClassifier.Labels, null);
@@ -322,7 +322,7 @@ namespace Golden.Models
             /// </summary>
             public global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxMap<long, float>> OutputProbability => ReadValue<global::ModelSdk.OnnxSequence<global::ModelSdk.OnnxMap<long, float>>>(1)!;
 
-            /// <summary>The most likely class of row <paramref name="row"/> of output <c>output_probability</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing.</summary>
+            /// <summary>The most likely class of row <paramref name="row"/> of output <c>output_probability</c>: its label, its index among <c>Labels</c>, its score. Allocates nothing once the output is decoded (its first read in the run).</summary>
             /// <param name="row">The row (the input's row) to read.</param>
             /// <returns>The class with the highest score (the first one on a tie).</returns>
             public global::ModelSdk.Prediction<long> Best(int row = 0) => global::ModelSdk.Classification.Best(OutputProbability, row, global::Golden.Models.IrisClassifier.Labels, null);
