@@ -9,7 +9,7 @@ namespace ModelSdk.Benchmarks
     /// batch of calls, back to back, timed with the thread's CPU clock (<see cref="ThreadCpuClock"/>), and
     /// the per-round ratio to the first method is kept. A burst of load hits all methods of a round alike,
     /// so the median of the paired ratios is stable where whole-run means are not.
-    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic
+    ///   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic|zipmap
     /// </summary>
     internal static class PairedHarness
     {
@@ -83,8 +83,22 @@ namespace ModelSdk.Benchmarks
                     break;
                 }
 
+                case "zipmap":
+                {
+                    var zip = new ZipMapBenchmarks();
+                    zip.Setup();
+                    methods = new (string, Func<double>)[]
+                    {
+                        ("Raw ORT: Run, then OrtValue.GetValue (map, keys, values)", () => zip.OnnxRuntime_OrtValue_GetValue()),
+                        ("ModelSdk Run + Best()", () => zip.ModelSdk_Run_Best()),
+                        ("Raw ORT: NamedOnnxValue, AsDictionary", () => zip.OnnxRuntime_NamedOnnxValue_AsDictionary()),
+                    };
+                    cleanup = zip.Cleanup;
+                    break;
+                }
+
                 default:
-                    throw new ArgumentException($"unknown scenario '{scenario}' (tiny, mlp, chain, two, dynamic)");
+                    throw new ArgumentException($"unknown scenario '{scenario}' (tiny, mlp, chain, two, dynamic, zipmap)");
             }
 
             try

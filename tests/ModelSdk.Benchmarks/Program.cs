@@ -2,9 +2,9 @@
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- --filter '*'
 // Queue throughput in paired rounds (issue 4), and any scenario's ratios in paired rounds:
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- throughput
-//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic
+//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- paired tiny|mlp|chain|two|dynamic|zipmap
 // ZipMap: a classifier's best label (ModelSdk Run + Best vs raw ONNX Runtime's GetValue and AsDictionary):
-//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- --filter '*ZipMap*'
+//   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- --filter '*ZipMap*'   (or: paired zipmap)
 // Dynamic batching (throughput by concurrency and batch size, latency, bytes per call):
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- batching [mlp|digits|compute]
 // Times are the benchmark thread's CPU time (see BenchmarkJob); MODELSDK_BENCH_WALLCLOCK=1 measures wall time.

@@ -163,6 +163,35 @@ namespace ModelSdk.Native
             }
         }
 
+        /// <summary>A tensor's element count (its dims read onto the stack: no allocation).</summary>
+        internal static long ElementCount(IntPtr value)
+        {
+            IntPtr info;
+            OrtApi.Check(OrtApi.GetTensorTypeAndShape(value, &info));
+            try
+            {
+                nuint rank;
+                OrtApi.Check(OrtApi.GetDimensionsCount(info, &rank));
+                Span<long> dims = rank <= 16 ? stackalloc long[(int)rank] : new long[(int)rank];
+                fixed (long* p = dims)
+                {
+                    OrtApi.Check(OrtApi.GetDimensions(info, p, rank));
+                }
+
+                long count = 1;
+                foreach (long dim in dims)
+                {
+                    count = checked(count * dim);
+                }
+
+                return count;
+            }
+            finally
+            {
+                OrtApi.ReleaseTensorTypeAndShapeInfo(info);
+            }
+        }
+
         internal static IntPtr DataOf(IntPtr value)
         {
             IntPtr data;

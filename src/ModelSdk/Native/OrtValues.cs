@@ -253,9 +253,15 @@ namespace ModelSdk.Native
                 count = checked(count * dim);
             }
 
+            return OnnxTensor<T>.Adopt(ReadElements<T>(value, count), shape);
+        }
+
+        /// <summary>A tensor's <paramref name="count"/> elements, copied (strings decoded; packed 4-bit types as pairs).</summary>
+        private static T[] ReadElements<T>(IntPtr value, long count)
+        {
             if (typeof(T) == typeof(string))
             {
-                return OnnxTensor<T>.Adopt((T[])(object)OrtTensors.ReadStrings(value, count), shape);
+                return (T[])(object)OrtTensors.ReadStrings(value, count);
             }
 
             var data = new T[checked((int)OnnxElementTypes.StorageLength(ElementTypeOf<T>.Value, count))]; // packed 4-bit types: pairs
@@ -264,7 +270,7 @@ namespace ModelSdk.Native
                 new ReadOnlySpan<byte>((void*)OrtTensors.DataOf(value), checked(data.Length * Unsafe.SizeOf<T>())).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetArrayDataReference(data)), data.Length * Unsafe.SizeOf<T>()));
             }
 
-            return OnnxTensor<T>.Adopt(data, shape);
+            return data;
         }
 
         private static int Count(IntPtr value)
@@ -291,8 +297,8 @@ namespace ModelSdk.Native
 
         private static OnnxMap<TKey, TValue> ReadMap<TKey, TValue>(IntPtr map)
         {
-            TKey[] keys = ReadPart(map, 0, static part => ReadTensor<TKey>(part).Elements);
-            TValue[] values = ReadPart(map, 1, static part => ReadTensor<TValue>(part).Elements);
+            TKey[] keys = ReadPart(map, 0, static part => ReadElements<TKey>(part, OrtTensors.ElementCount(part)));
+            TValue[] values = ReadPart(map, 1, static part => ReadElements<TValue>(part, OrtTensors.ElementCount(part)));
             return new OnnxMap<TKey, TValue>(keys, values);
         }
 

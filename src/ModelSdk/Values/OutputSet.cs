@@ -310,8 +310,7 @@ namespace ModelSdk
                     strings = _strings;
                     if (strings is null)
                     {
-                        long count = ElementCount;
-                        strings = ReadNative(set, index, value => OrtTensors.ReadStrings(value, count));
+                        strings = ReadNative(set, index, static (value, count) => OrtTensors.ReadStrings(value, count), ElementCount);
                         Volatile.Write(ref _strings, strings);
                     }
                 }
@@ -329,8 +328,7 @@ namespace ModelSdk
             {
                 if (!_isDecoded)
                 {
-                    OnnxType type = Info.Type;
-                    _decoded = ReadNative(set, index, value => OrtValues.Read(type, value));
+                    _decoded = ReadNative(set, index, static (value, type) => OrtValues.Read(type, value), Info.Type);
                     _isDecoded = true;
                 }
 
@@ -342,14 +340,14 @@ namespace ModelSdk
         }
 
         /// <summary>Reads the kept value (called under the lock); a run replacing it meanwhile can't free it under us.</summary>
-        private T ReadNative<T>(OutputSet set, int index, Func<IntPtr, T> read)
+        private T ReadNative<T, TState>(OutputSet set, int index, Func<IntPtr, TState, T> read, TState state)
         {
             ValueHandle value = _native ?? throw ModelErrors.StaleOutput(set.Signature, index, StaleReason.RanAgain);
             bool added = false;
             value.DangerousAddRef(ref added);
             try
             {
-                return read(value.DangerousGetHandle());
+                return read(value.DangerousGetHandle(), state);
             }
             finally
             {
