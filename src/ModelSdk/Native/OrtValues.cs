@@ -73,7 +73,7 @@ namespace ModelSdk.Native
 
                 case OnnxValueKind.Map:
                 {
-                    var read = new ReadMapFunc { Value = value, ValueType = type.Element!.ElementType };
+                    var read = new ReadMapFunc { Value = value, ValueType = type.Element!.ElementType, Sequence = false };
                     return Dispatch<object, ReadMapFunc>(type.KeyType, ref read);
                 }
 
@@ -85,8 +85,8 @@ namespace ModelSdk.Native
 
                 case OnnxValueKind.Sequence when type.Element!.Kind == OnnxValueKind.Map:
                 {
-                    var read = new ReadMapSequenceFunc { Value = value, ValueType = type.Element.Element!.ElementType };
-                    return Dispatch<object, ReadMapSequenceFunc>(type.Element.KeyType, ref read);
+                    var read = new ReadMapFunc { Value = value, ValueType = type.Element.Element!.ElementType, Sequence = true };
+                    return Dispatch<object, ReadMapFunc>(type.Element.KeyType, ref read);
                 }
 
                 default:
@@ -432,26 +432,16 @@ namespace ModelSdk.Native
             }
         }
 
+        // A map, or a sequence of maps (a ZipMap): the key type first, then the value type.
         private struct ReadMapFunc : IElementFunc<object>
         {
             public IntPtr Value;
             public OnnxElementType ValueType;
+            public bool Sequence;
 
             public object Invoke<TKey>()
             {
-                var read = new ReadMapValuesFunc<TKey> { Value = Value, Sequence = false };
-                return Dispatch<object, ReadMapValuesFunc<TKey>>(ValueType, ref read);
-            }
-        }
-
-        private struct ReadMapSequenceFunc : IElementFunc<object>
-        {
-            public IntPtr Value;
-            public OnnxElementType ValueType;
-
-            public object Invoke<TKey>()
-            {
-                var read = new ReadMapValuesFunc<TKey> { Value = Value, Sequence = true };
+                var read = new ReadMapValuesFunc<TKey> { Value = Value, Sequence = Sequence };
                 return Dispatch<object, ReadMapValuesFunc<TKey>>(ValueType, ref read);
             }
         }

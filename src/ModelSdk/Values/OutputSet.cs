@@ -268,8 +268,8 @@ namespace ModelSdk
             return Destination != null ? Destination.Bytes.Slice(0, length) : Buffer.AsSpan(0, length);
         }
 
-        /// <summary>Keeps a value ONNX Runtime produced (strings, sequences, maps, optionals), released when replaced or collected.</summary>
-        public void KeepNative(ValueHandle value)
+        /// <summary>Keeps a value ONNX Runtime produced (strings, sequences, maps, optionals), released when replaced or collected; null lets go.</summary>
+        public void KeepNative(ValueHandle? value)
         {
             ValueHandle? old;
             lock (this)
@@ -284,20 +284,7 @@ namespace ModelSdk
             old?.Dispose(); // deferred while a reader holds it
         }
 
-        public void ClearNative()
-        {
-            ValueHandle? old;
-            lock (this)
-            {
-                old = _native;
-                _native = null;
-                _strings = null;
-                _decoded = null;
-                _isDecoded = false;
-            }
-
-            old?.Dispose();
-        }
+        public void ClearNative() => KeepNative(null);
 
         /// <summary>The strings of run <paramref name="version"/>, decoded once.</summary>
         public string[] StringsOf(OutputSet set, int index, long version)

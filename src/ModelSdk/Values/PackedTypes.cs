@@ -35,29 +35,10 @@ namespace ModelSdk
         public static int FromFloat(float value) => float.IsNaN(value) ? 0 : (int)Math.Clamp(Math.Round((double)value, MidpointRounding.ToEven), -8, 7);
 
         /// <summary>Packs elements (each -8..7) two per byte; an odd count leaves the last high nibble 0.</summary>
-        public static Int4x2[] Pack(ReadOnlySpan<int> values)
-        {
-            var pairs = new Int4x2[(values.Length + 1) / 2];
-            for (int i = 0; i < pairs.Length; i++)
-            {
-                pairs[i] = new Int4x2(values[2 * i], 2 * i + 1 < values.Length ? values[2 * i + 1] : 0);
-            }
-
-            return pairs;
-        }
+        public static Int4x2[] Pack(ReadOnlySpan<int> values) => Nibbles.Pack(values, static (low, high) => new Int4x2(low, high));
 
         /// <summary>The first <paramref name="count"/> elements of packed data.</summary>
-        public static int[] Unpack(ReadOnlySpan<Int4x2> pairs, int count)
-        {
-            CheckCount(count, pairs.Length);
-            var values = new int[count];
-            for (int i = 0; i < count; i++)
-            {
-                values[i] = (i & 1) == 0 ? pairs[i / 2].Low : pairs[i / 2].High;
-            }
-
-            return values;
-        }
+        public static int[] Unpack(ReadOnlySpan<Int4x2> pairs, int count) => Nibbles.Unpack(pairs, count, static (pair, high) => high ? pair.High : pair.Low);
 
         /// <inheritdoc/>
         public bool Equals(Int4x2 other) => RawValue == other.RawValue;
@@ -73,14 +54,6 @@ namespace ModelSdk
 
         private static int Check(int value, string name) =>
             value is >= -8 and <= 7 ? value : throw new ArgumentOutOfRangeException(name, value, "An int4 element is -8..7.");
-
-        internal static void CheckCount(int count, int pairs)
-        {
-            if (count < 0 || (count + 1) / 2 > pairs)
-            {
-                throw new ArgumentOutOfRangeException(nameof(count), count, $"{pairs} pairs hold at most {2 * pairs} elements.");
-            }
-        }
     }
 
     /// <summary>Two ONNX uint4 elements in one byte (element 2i in the low nibble); see <see cref="Int4x2"/> for the layout.</summary>
@@ -111,29 +84,10 @@ namespace ModelSdk
         public static int FromFloat(float value) => float.IsNaN(value) ? 0 : (int)Math.Clamp(Math.Round((double)value, MidpointRounding.ToEven), 0, 15);
 
         /// <summary>Packs elements (each 0..15) two per byte; an odd count leaves the last high nibble 0.</summary>
-        public static UInt4x2[] Pack(ReadOnlySpan<int> values)
-        {
-            var pairs = new UInt4x2[(values.Length + 1) / 2];
-            for (int i = 0; i < pairs.Length; i++)
-            {
-                pairs[i] = new UInt4x2(values[2 * i], 2 * i + 1 < values.Length ? values[2 * i + 1] : 0);
-            }
-
-            return pairs;
-        }
+        public static UInt4x2[] Pack(ReadOnlySpan<int> values) => Nibbles.Pack(values, static (low, high) => new UInt4x2(low, high));
 
         /// <summary>The first <paramref name="count"/> elements of packed data.</summary>
-        public static int[] Unpack(ReadOnlySpan<UInt4x2> pairs, int count)
-        {
-            Int4x2.CheckCount(count, pairs.Length);
-            var values = new int[count];
-            for (int i = 0; i < count; i++)
-            {
-                values[i] = (i & 1) == 0 ? pairs[i / 2].Low : pairs[i / 2].High;
-            }
-
-            return values;
-        }
+        public static int[] Unpack(ReadOnlySpan<UInt4x2> pairs, int count) => Nibbles.Unpack(pairs, count, static (pair, high) => high ? pair.High : pair.Low);
 
         /// <inheritdoc/>
         public bool Equals(UInt4x2 other) => RawValue == other.RawValue;
@@ -178,29 +132,10 @@ namespace ModelSdk
         public static Float4E2M1x2 FromRaw(byte raw) => new Float4E2M1x2(raw);
 
         /// <summary>Packs floats two per byte, each rounded to nearest even and saturated; an odd count leaves the last high nibble 0.</summary>
-        public static Float4E2M1x2[] Pack(ReadOnlySpan<float> values)
-        {
-            var pairs = new Float4E2M1x2[(values.Length + 1) / 2];
-            for (int i = 0; i < pairs.Length; i++)
-            {
-                pairs[i] = new Float4E2M1x2(values[2 * i], 2 * i + 1 < values.Length ? values[2 * i + 1] : 0f);
-            }
-
-            return pairs;
-        }
+        public static Float4E2M1x2[] Pack(ReadOnlySpan<float> values) => Nibbles.Pack(values, static (low, high) => new Float4E2M1x2(low, high));
 
         /// <summary>The first <paramref name="count"/> elements of packed data.</summary>
-        public static float[] Unpack(ReadOnlySpan<Float4E2M1x2> pairs, int count)
-        {
-            Int4x2.CheckCount(count, pairs.Length);
-            var values = new float[count];
-            for (int i = 0; i < count; i++)
-            {
-                values[i] = (i & 1) == 0 ? pairs[i / 2].Low : pairs[i / 2].High;
-            }
-
-            return values;
-        }
+        public static float[] Unpack(ReadOnlySpan<Float4E2M1x2> pairs, int count) => Nibbles.Unpack(pairs, count, static (pair, high) => high ? pair.High : pair.Low);
 
         /// <inheritdoc/>
         public bool Equals(Float4E2M1x2 other) => RawValue == other.RawValue;
@@ -213,5 +148,37 @@ namespace ModelSdk
 
         /// <summary>e.g. <c>(1.5, -6)</c>.</summary>
         public override string ToString() => "(" + Low.ToString(CultureInfo.InvariantCulture) + ", " + High.ToString(CultureInfo.InvariantCulture) + ")";
+    }
+
+    /// <summary>The one packing loop of the 4-bit pair types: element 2i in the low nibble of pair i, 2i+1 in the high one.</summary>
+    internal static class Nibbles
+    {
+        public static TPair[] Pack<TValue, TPair>(ReadOnlySpan<TValue> values, Func<TValue, TValue, TPair> pair)
+            where TValue : struct
+        {
+            var pairs = new TPair[(values.Length + 1) / 2];
+            for (int i = 0; i < pairs.Length; i++)
+            {
+                pairs[i] = pair(values[2 * i], 2 * i + 1 < values.Length ? values[2 * i + 1] : default); // an odd count: the last high nibble 0
+            }
+
+            return pairs;
+        }
+
+        public static TValue[] Unpack<TPair, TValue>(ReadOnlySpan<TPair> pairs, int count, Func<TPair, bool, TValue> nibble)
+        {
+            if (count < 0 || (count + 1) / 2 > pairs.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(count), count, $"{pairs.Length} pairs hold at most {2 * pairs.Length} elements.");
+            }
+
+            var values = new TValue[count];
+            for (int i = 0; i < count; i++)
+            {
+                values[i] = nibble(pairs[i / 2], (i & 1) != 0);
+            }
+
+            return values;
+        }
     }
 }
