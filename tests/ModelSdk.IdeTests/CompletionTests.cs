@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Threading.Tasks;
+using Microsoft.Build.Locator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Completion;
+using Microsoft.CodeAnalysis.MSBuild;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace ModelSdk.IdeTests
+{
+    /// <summary>
+    /// A consumer project with an OnnxModel item, opened as an IDE opens it: MSBuildWorkspace runs the design-time build
+    /// (the targets write the model's manifest), the generator runs in the workspace, and CompletionService answers
+    /// what typing <c>result.</c> offers. No compile, no full build.
+    /// </summary>
+    public class CompletionTests : IDisposable
+    {
+        private static readonly string RepoRoot = Metadata("RepoRoot");
+        private static readonly string Configuration = Metadata("Configuration");
+        private readonly string _project = Directory.CreateTempSubdirectory("modelsdk-ide-").FullName;
+
+        static CompletionTests()
+        {
+            if (!MSBuildLocator.IsRegistered)
+            {
+                MSBuildLocator.RegisterDefaults(); // the SDK that runs the tests
+            }
+        }
+
+        private static string Metadata(string key) =>
+            typeof(CompletionTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+        private const string UserCode = @"
+namespace Consumer
+{
+    public static class Usage
+    {
+        public static long Classify(Digits model, float[] pixels)
+        {
+            var result = model.Run(pixels);
+            return result.$$Label[0];
+        }
+    }
+}";
+
+        [Fact]
+        public async Task Typing_result_dot_offers_every_output_with_its_docs_and_follows_a_replaced_model()
+        {
+            string model = Path.Combine(_project, "models", "classifier.onnx");
+            Directory.CreateDirectory(Path.GetDirectoryName(model)!);
+            File.Copy(Path.Combine(RepoRoot, "models", "digits.onnx"), model);
+            string csproj = WriteProject();
+
+            // The digits model: label int64 [1], probabilities float [1, 10].
+            ImmutableArray<CompletionItem> items = await CompleteAsync(csproj, out Func<CompletionItem, Task<string>> describe);
+            Assert.Contains(items, i => i.DisplayText == "Label");
+            Assert.Contains(items, i => i.DisplayText == "Probabilities");
+            Assert.Contains(items, i => i.DisplayText == "ToOwned");
+            string label = await describe(items.Single(i => i.DisplayText == "Label"));
+            Assert.Contains("label", label);       // the ONNX name,
+            Assert.Contains("int64 [1]", label);   // type and shape, from the XML docs
+            string probabilities = await describe(items.Single(i => i.DisplayText == "Probabilities"));
+            Assert.Contains("float [1, 10]", probabilities);
+
+            // The file replaced by another model (two_outputs: small [1, 1], large [1024, 4096]); the IDE runs the design-time
+            // build again, the manifest's hash changes, and the generated class follows: no compile, no rebuild.
+            File.Copy(Path.Combine(RepoRoot, "models", "two_outputs.onnx"), model, overwrite: true);
+            items = await CompleteAsync(csproj, out describe);
+            Assert.DoesNotContain(items, i => i.DisplayText == "Label");
+            Assert.Contains(items, i => i.DisplayText == "Small");
+            Assert.Contains("float [1024, 4096]", await describe(items.Single(i => i.DisplayText == "Large")));
+        }
+
+        private string WriteProject()
+        {
+            string generator = Path.Combine(RepoRoot, "generators", "ModelSdk.Generators", "bin", Configuration, "netstandard2.0", "ModelSdk.Generators.dll");
+            string runtime = Path.Combine(RepoRoot, "src", "ModelSdk", "bin", Configuration, "net8.0", "ModelSdk.dll");
+            string build = Path.Combine(RepoRoot, "generators", "ModelSdk.Generators", "build");
+            Assert.True(File.Exists(generator), generator);
+            Assert.True(File.Exists(runtime), runtime);
+            string csproj = Path.Combine(_project, "Consumer.csproj");
+            File.WriteAllText(csproj, $@"<Project Sdk=""Microsoft.NET.Sdk"">
+  <Import Project=""{build}/ModelSdk.props"" />
+  <PropertyGroup>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <RootNamespace>Consumer</RootNamespace>
+  </PropertyGroup>
+  <ItemGroup>
+    <Reference Include=""ModelSdk""><HintPath>{runtime}</HintPath></Reference>
+    <PackageReference Include=""Microsoft.ML.OnnxRuntime.Managed"" Version=""1.31.1"" />
+    <PackageReference Include=""System.Numerics.Tensors"" Version=""10.0.0"" />
+    <Analyzer Include=""{generator}"" />
+    <OnnxModel Include=""models/classifier.onnx"" ClassName=""Digits"" />
+  </ItemGroup>
+  <Import Project=""{build}/ModelSdk.targets"" />
+</Project>");
+            File.WriteAllText(Path.Combine(_project, "Usage.cs"), UserCode.Replace("$$", string.Empty));
+            return csproj;
+        }
+
+        /// <summary>Opens the project afresh (a design-time build), and asks for completions at <c>$$</c> of the user's code.</summary>
+        private static Task<ImmutableArray<CompletionItem>> CompleteAsync(string csproj, out Func<CompletionItem, Task<string>> describe)
+        {
+            var done = new TaskCompletionSource<ImmutableArray<CompletionItem>>();
+            Document? opened = null;
+            describe = async item =>
+            {
+                CompletionDescription? description = await CompletionService.GetService(opened!)!.GetDescriptionAsync(opened!, item);
+                return description?.Text ?? string.Empty;
+            };
+
+            return Run();
+
+            async Task<ImmutableArray<CompletionItem>> Run()
+            {
+                // A workspace per opening: what an IDE holds after it reloads the project.
+                var workspace = MSBuildWorkspace.Create();
+                Project project = await workspace.OpenProjectAsync(csproj);
+                Assert.True(workspace.Diagnostics.All(d => d.Kind != WorkspaceDiagnosticKind.Failure),
+                    string.Join("\n", workspace.Diagnostics.Select(d => d.Message)));
+                Document document = project.Documents.Single(d => d.Name == "Usage.cs");
+                Compilation compilation = (await project.GetCompilationAsync())!;
+                Assert.Contains(compilation.SyntaxTrees, t => t.FilePath.EndsWith(".g.cs", StringComparison.Ordinal)); // the generator ran
+                int position = UserCode.IndexOf("$$", StringComparison.Ordinal);
+                opened = document;
+                CompletionList list = await CompletionService.GetService(document)!.GetCompletionsAsync(document, position);
+                return list.ItemsList.ToImmutableArray();
+            }
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(_project, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
