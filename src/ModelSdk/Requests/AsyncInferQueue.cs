@@ -111,6 +111,7 @@ namespace ModelSdk
         /// <param name="setInputs">Stages an item's inputs on a request (e.g. <c>(r, item) =&gt; r.SetInputs(item)</c>).</param>
         /// <param name="read">Reads what to keep from a job's request when its run completes (e.g. <c>r =&gt; r.Result.Label[0]</c>), before the request is reused.</param>
         /// <param name="cancellationToken">Stops the stream; runs in flight are cancelled.</param>
+        [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "One overload per kind of source (IEnumerable, IAsyncEnumerable), each with the usual optional CancellationToken.")]
         public async IAsyncEnumerable<TOut> RunAllAsync<TItem, TOut>(
             IAsyncEnumerable<TItem> items,
             Action<TRequest, TItem> setInputs,
@@ -152,6 +153,7 @@ namespace ModelSdk
         }
 
         /// <summary>Runs a sequence of items through the queue; see the <see cref="IAsyncEnumerable{T}"/> overload.</summary>
+        [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "One overload per kind of source (IEnumerable, IAsyncEnumerable), each with the usual optional CancellationToken.")]
         public IAsyncEnumerable<TOut> RunAllAsync<TItem, TOut>(
             IEnumerable<TItem> items, Action<TRequest, TItem> setInputs, Func<TRequest, TOut> read, CancellationToken cancellationToken = default) =>
             RunAllAsync(ToAsync(items), setInputs, read, cancellationToken);
