@@ -50,18 +50,18 @@ namespace ModelSdk
 
         internal static ArgumentException InputLength(ModelSignature signature, int index, string expectedShape, long expectedCount, long received) =>
             new ArgumentException(
-                $"Input '{signature.Inputs[index].Name}' of model '{signature.ModelName}' expects shape {expectedShape} " +
+                $"Input {signature.Named(signature.Inputs[index].Name)} of model '{signature.ModelName}' expects shape {expectedShape} " +
                 $"({expectedCount} elements) but received {received} elements.",
                 ParameterName(signature, index));
 
         internal static ArgumentException InputShape(ModelSignature signature, int index, string problem) =>
             new ArgumentException(
-                $"Input '{signature.Inputs[index].Name}' of model '{signature.ModelName}' (shape {signature.Inputs[index].ShapeText}): {problem}",
+                $"Input {signature.Named(signature.Inputs[index].Name)} of model '{signature.ModelName}' (shape {signature.Inputs[index].ShapeText}): {problem}",
                 ParameterName(signature, index));
 
         internal static ArgumentException InputType(ModelSignature signature, int index, OnnxElementType given) =>
             new ArgumentException(
-                $"Input '{signature.Inputs[index].Name}' of model '{signature.ModelName}' takes {OnnxElementTypes.OnnxName(signature.Inputs[index].ElementType)} " +
+                $"Input {signature.Named(signature.Inputs[index].Name)} of model '{signature.ModelName}' takes {OnnxElementTypes.OnnxName(signature.Inputs[index].ElementType)} " +
                 $"elements but was given {OnnxElementTypes.OnnxName(given)}.",
                 ParameterName(signature, index));
 
@@ -102,6 +102,7 @@ namespace ModelSdk
             return "[" + string.Join(", ", parts) + "]";
         }
 
-        private static string ParameterName(ModelSignature signature, int index) => signature.Inputs[index].Name;
+        // The C# parameter (ArgumentException.ParamName), which is the ONNX name unless the generated method renamed it.
+        private static string ParameterName(ModelSignature signature, int index) => signature.ParameterOf(signature.Inputs[index].Name);
     }
 }

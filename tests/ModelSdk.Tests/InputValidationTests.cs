@@ -75,5 +75,22 @@ namespace ModelSdk.Tests
             Assert.Throws<ArgumentException>(() => model.Run(new float[10]));
             Assert.Equal(1, model.Run(new float[64]).Label.Length);
         }
+
+        [Fact]
+        public void Errors_name_the_CSharp_parameters_of_a_renamed_model_next_to_the_ONNX_names()
+        {
+            // dynamic_batch with Rename="batch=rows;features=values": Run(values, rows).
+            using RenamedBatch model = RenamedBatch.Load(TestData.Model("dynamic_batch"));
+            var length = Assert.Throws<ArgumentException>(() => model.Run(new float[12], rows: 2));
+            Assert.Equal("values", length.ParamName);
+            Assert.Contains("Input 'features' (parameter values)", length.Message);
+
+            var infer = Assert.Throws<ArgumentException>(() => model.Run(new float[12]));
+            Assert.Contains("pass rows (the symbolic dimension 'batch') explicitly", infer.Message);
+
+            var negative = Assert.Throws<ArgumentOutOfRangeException>(() => model.Run(new float[8], rows: -1));
+            Assert.Equal("rows", negative.ParamName);
+            Assert.Contains("'batch' (parameter rows)", negative.Message);
+        }
     }
 }

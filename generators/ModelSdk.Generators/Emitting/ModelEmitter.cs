@@ -166,7 +166,28 @@ namespace ModelSdk.Generators.Emitting
                 w.Line("        " + TensorInfo(output.Value) + ",");
             }
 
-            w.Line("    });");
+            // Where a C# parameter's name differs from its ONNX name, errors name both.
+            var renamed = plan.Inputs.Select(i => (Onnx: i.Value.Name, Parameter: Bare(i.ParameterName)))
+                .Concat(plan.Symbols.Select(sym => (Onnx: sym.DisplayName, Parameter: Bare(sym.ParameterName))))
+                .Where(p => p.Onnx != p.Parameter)
+                .GroupBy(p => p.Onnx).Select(g => g.First())
+                .ToList();
+            if (renamed.Count == 0)
+            {
+                w.Line("    });");
+            }
+            else
+            {
+                w.Line("    },");
+                w.Line("    new global::System.Collections.Generic.Dictionary<string, string>");
+                w.Line("    {");
+                foreach ((string onnx, string parameter) in renamed)
+                {
+                    w.Line("        [" + CSharpText.Literal(onnx) + "] = " + CSharpText.Literal(parameter) + ",");
+                }
+
+                w.Line("    });");
+            }
             w.Line();
 
             foreach (SymbolPlan symbol in plan.Symbols)

@@ -69,8 +69,8 @@ namespace ModelSdk
 
             if (value < 0)
             {
-                throw new ArgumentOutOfRangeException(_signature.SymbolName(symbol), value,
-                    $"The symbolic dimension '{_signature.SymbolName(symbol)}' of model '{_signature.ModelName}' can't be negative.");
+                throw new ArgumentOutOfRangeException(_signature.ParameterOf(_signature.SymbolName(symbol)), value,
+                    $"The symbolic dimension {_signature.Named(_signature.SymbolName(symbol))} of model '{_signature.ModelName}' can't be negative.");
             }
 
             if (!_symbolsGiven)
@@ -325,7 +325,7 @@ namespace ModelSdk
                 if (known == 0 || elements % known != 0)
                 {
                     throw ModelErrors.InputShape(_signature, input,
-                        $"{elements} elements can't be read as {InputShapeText(input)}: pass {_signature.SymbolName(unknown)} explicitly or give a matching length.");
+                        $"{elements} elements can't be read as {InputShapeText(input)}: pass {Symbol(unknown)} explicitly or give a matching length.");
                 }
 
                 _symbols[unknown] = elements / known;
@@ -339,6 +339,14 @@ namespace ModelSdk
         private long Elements(int input) =>
             OnnxElementTypes.IsPacked(_signature.Inputs[input].ElementType) ? 2 * _lengths[input] : _lengths[input];
 
+        /// <summary>A symbol as the caller passes it: <c>rows (the symbolic dimension 'batch')</c>, or <c>batch</c> when the names are the same.</summary>
+        private string Symbol(int symbol)
+        {
+            string name = _signature.SymbolName(symbol);
+            string parameter = _signature.ParameterOf(name);
+            return parameter == name ? name : parameter + " (the symbolic dimension '" + name + "')";
+        }
+
         private void FillShape(int input)
         {
             Dim[] dims = _signature.Inputs[input].DimArray;
@@ -348,7 +356,7 @@ namespace ModelSdk
                 if (value < 0)
                 {
                     throw ModelErrors.InputShape(_signature, input,
-                        $"the value of {_signature.SymbolName(dims[d].SymbolIndex)} can't be inferred from the input lengths; pass it to Run.");
+                        $"the value of {Symbol(dims[d].SymbolIndex)} can't be inferred from the input lengths; pass it to Run.");
                 }
 
                 _shapes[input][d] = value;

@@ -187,8 +187,19 @@ namespace ModelSdk
 
         /// <summary>Creates a signature and numbers its symbolic dims.</summary>
         public ModelSignature(string modelName, TensorInfo[] inputs, TensorInfo[] outputs)
+            : this(modelName, inputs, outputs, null)
+        {
+        }
+
+        /// <summary>Creates a signature whose errors also name the C# parameters of the generated methods.</summary>
+        /// <param name="modelName">The model's name (the generated class name).</param>
+        /// <param name="inputs">The inputs a caller provides.</param>
+        /// <param name="outputs">The outputs.</param>
+        /// <param name="parameterNames">ONNX input and symbolic dim names to the C# parameters that take them (where they differ); null for none.</param>
+        public ModelSignature(string modelName, TensorInfo[] inputs, TensorInfo[] outputs, IReadOnlyDictionary<string, string>? parameterNames)
         {
             ModelName = modelName ?? throw new ArgumentNullException(nameof(modelName));
+            _parameterNames = parameterNames;
             var symbols = new Dictionary<string, int>(StringComparer.Ordinal);
             var names = new List<string>();
             _inputs = new TensorInfo[inputs.Length];
@@ -237,8 +248,21 @@ namespace ModelSdk
             _symbolNames = names.ToArray();
         }
 
+        private readonly IReadOnlyDictionary<string, string>? _parameterNames;
+
         /// <summary>The model's name (the generated class name).</summary>
         public string ModelName { get; }
+
+        /// <summary>The C# parameter that takes an ONNX input or symbolic dim, or the ONNX name when they are the same.</summary>
+        internal string ParameterOf(string onnxName) =>
+            _parameterNames != null && _parameterNames.TryGetValue(onnxName, out string? parameter) ? parameter : onnxName;
+
+        /// <summary>e.g. <c>'features' (parameter values)</c>, or <c>'x'</c> when the names are the same.</summary>
+        internal string Named(string onnxName)
+        {
+            string parameter = ParameterOf(onnxName);
+            return parameter == onnxName ? "'" + onnxName + "'" : "'" + onnxName + "' (parameter " + parameter + ")";
+        }
 
         /// <summary>The graph inputs a caller provides (initializers excluded), in graph order.</summary>
         public IReadOnlyList<TensorInfo> Inputs => _inputs;

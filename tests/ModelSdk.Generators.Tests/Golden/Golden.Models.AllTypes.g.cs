@@ -57,6 +57,23 @@ namespace Golden.Models
                 new global::ModelSdk.TensorInfo("f16_out", global::ModelSdk.OnnxElementType.Float16, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(4) }),
                 new global::ModelSdk.TensorInfo("bf16_out", global::ModelSdk.OnnxElementType.BFloat16, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(4) }),
                 new global::ModelSdk.TensorInfo("str_out", global::ModelSdk.OnnxElementType.String, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(2) }),
+            },
+            new global::System.Collections.Generic.Dictionary<string, string>
+            {
+                ["f32_in"] = "f32In",
+                ["f64_in"] = "f64In",
+                ["i32_in"] = "i32In",
+                ["i64_in"] = "i64In",
+                ["bool_in"] = "boolIn",
+                ["u8_in"] = "u8In",
+                ["i8_in"] = "i8In",
+                ["i16_in"] = "i16In",
+                ["u16_in"] = "u16In",
+                ["u32_in"] = "u32In",
+                ["u64_in"] = "u64In",
+                ["f16_in"] = "f16In",
+                ["bf16_in"] = "bf16In",
+                ["str_in"] = "strIn",
             });
 
         /// <summary>Where <see cref="Load(global::ModelSdk.ModelOptions?)"/> looks for the model: <c>types.onnx</c>, relative to the application's base directory.</summary>

@@ -59,6 +59,16 @@ namespace Golden.Models
                 new global::ModelSdk.TensorInfo("1st", global::ModelSdk.OnnxElementType.Float, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(1) }),
                 new global::ModelSdk.TensorInfo("Equals", global::ModelSdk.OnnxElementType.Float, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(1) }),
                 new global::ModelSdk.TensorInfo("__", global::ModelSdk.OnnxElementType.Float, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Fixed(1) }),
+            },
+            new global::System.Collections.Generic.Dictionary<string, string>
+            {
+                ["0"] = "_0",
+                ["a b"] = "aB",
+                ["a_b"] = "aB2",
+                ["x::y/z.w"] = "xYZW",
+                ["\u00FCn\u00EF c\u00F8d\u00E9"] = "\u00FCn\u00EFC\u00F8d\u00E9",
+                ["Run"] = "run",
+                ["39"] = "_39",
             });
 
         /// <summary>Where <see cref="Load(global::ModelSdk.ModelOptions?)"/> looks for the model: <c>hostile_names.onnx</c>, relative to the application's base directory.</summary>

@@ -34,6 +34,11 @@ namespace Golden.Models
             {
                 new global::ModelSdk.TensorInfo("output_label", global::ModelSdk.OnnxElementType.Int64, new global::ModelSdk.Dim[] { global::ModelSdk.Dim.Unknown }),
                 new global::ModelSdk.TensorInfo("output_probability", global::ModelSdk.OnnxType.Sequence(global::ModelSdk.OnnxType.Map(global::ModelSdk.OnnxElementType.Int64, global::ModelSdk.OnnxType.Tensor(global::ModelSdk.OnnxElementType.Float)))),
+            },
+            new global::System.Collections.Generic.Dictionary<string, string>
+            {
+                ["float_input"] = "floatInput",
+                ["float_input[0]"] = "floatInputDim0",
             });
 
         private static readonly int s_symbol_floatInputDim0 = ModelSignature.Inputs[0].Dims[0].SymbolIndex;
