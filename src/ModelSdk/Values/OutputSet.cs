@@ -68,8 +68,25 @@ namespace ModelSdk
         /// <summary>Makes every view stale for good (the request was disposed).</summary>
         public void Invalidate(StaleReason reason) => BeginWrite(reason);
 
-        /// <summary>Hands the set to a result: the request stops writing into it.</summary>
-        public void Lend() => Volatile.Write(ref _state, Lent);
+        /// <summary>
+        /// Hands the set to a result: the request stops writing into it. Values still held as ONNX Runtime's (strings,
+        /// sequences, maps) are decoded now and let go, so a result holds managed memory only: one dropped without
+        /// Dispose is collected like any object, and the GC sees what it holds (native memory it can't see would
+        /// pile up between collections).
+        /// </summary>
+        public void Lend()
+        {
+            long version = Version;
+            for (int i = 0; i < Items.Length; i++)
+            {
+                if (Layout.FirstWithName[i] == i)
+                {
+                    Items[i].Materialize(this, i, version);
+                }
+            }
+
+            Volatile.Write(ref _state, Lent);
+        }
 
         /// <summary>A result gives the set back (once: its Dispose takes the set before calling this); views of it become stale.</summary>
         public void GiveBack()
@@ -340,6 +357,33 @@ namespace ModelSdk
             {
                 value.DangerousRelease();
             }
+        }
+
+        /// <summary>Decodes a value held as ONNX Runtime's (strings, sequences, maps, optionals) and lets go of the native one.</summary>
+        public void Materialize(OutputSet set, int index, long version)
+        {
+            if (!Produced || Volatile.Read(ref _native) is null)
+            {
+                return;
+            }
+
+            try
+            {
+                _ = Info.IsTensor ? StringsOf(set, index, version) : ValueOf(set, index, version);
+            }
+            catch (Exception ex) when (ex is InferenceException or InvalidOperationException)
+            {
+                return; // left as it is: reading the output decodes it then, and reports the error to the reader
+            }
+
+            ValueHandle? native;
+            lock (this)
+            {
+                native = _native;
+                _native = null; // the decoded copy stays
+            }
+
+            native?.Dispose();
         }
 
         /// <summary>Makes this item hold an already decoded value (owned copies of a result).</summary>
