@@ -232,6 +232,51 @@ namespace ModelSdk.PackageTests
             }
         }
 
+        [Fact]
+        public void The_repository_URL_and_Source_Link_come_from_a_GitHub_remote_and_none_is_invented_without_one()
+        {
+            // This checkout, cloned, with a GitHub remote: the package names the repository and the pdb maps its sources there.
+            string clone = Path.Combine(_sdk.Root, "clone");
+            (int exit, string output) = Run("git", _sdk.RepoRoot, $"clone --quiet \"{_sdk.RepoRoot}\" \"{clone}\"");
+            Assert.True(exit == 0, output);
+            Assert.Equal(0, Run("git", clone, "remote set-url origin https://github.com/example/modelsdk.git").Exit);
+            string commit = Run("git", clone, "rev-parse HEAD").Output.Trim();
+            string feed = Path.Combine(_sdk.Root, "clone-feed");
+            (exit, output) = Dotnet(clone, $"pack src/ModelSdk/ModelSdk.csproj -c Release -o \"{feed}\" -p:Version={_sdk.Version}");
+            Assert.True(exit == 0, output);
+            Assert.DoesNotContain("warning", output, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal("https://github.com/example/modelsdk.git", RepositoryUrl(Path.Combine(feed, $"ModelSdk.{_sdk.Version}.nupkg")));
+            using (var symbols = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"ModelSdk.{_sdk.Version}.snupkg")))
+            {
+                using var pdb = new StreamReader(symbols.Entries.Single(e => e.Name == "ModelSdk.pdb").Open(), System.Text.Encoding.Latin1);
+                Assert.Contains($"https://raw.githubusercontent.com/example/modelsdk/{commit}/*", pdb.ReadToEnd());
+            }
+
+            // The package built from this checkout: a URL only if its own remote is one (CI clones from a path: none).
+            (int remoteExit, string remote) = Run("git", _sdk.RepoRoot, "remote get-url origin");
+            string? expected = remoteExit == 0 && remote.Trim().StartsWith("https://", StringComparison.Ordinal) ? remote.Trim() : null;
+            Assert.Equal(expected, RepositoryUrl(Path.Combine(_sdk.Feed, $"ModelSdk.{_sdk.Version}.nupkg")));
+        }
+
+        private static string? RepositoryUrl(string package)
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+            var nuspec = System.Xml.Linq.XDocument.Load(zip.Entries.Single(e => e.Name.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            System.Xml.Linq.XElement repository = nuspec.Descendants().Single(e => e.Name.LocalName == "repository");
+            Assert.NotNull(repository.Attribute("commit")); // the commit is always recorded
+            return repository.Attribute("url")?.Value;
+        }
+
+        private static (int Exit, string Output) Run(string program, string workingDirectory, string arguments)
+        {
+            var start = new ProcessStartInfo(program, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+            using Process process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output + error.Result);
+        }
+
         private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
         {
             var start = new ProcessStartInfo("dotnet", arguments)
