@@ -144,6 +144,22 @@ namespace UserProject
         }
 
         [Fact]
+        public void Hostile_label_names_are_escaped_in_code_and_docs()
+        {
+            const string hostile = "say \"hi\"\\n\n</summary><script>\n*/ #error boom // \u2028x\n";
+            var item = new ModelItem(GeneratorHarness.Model("iris_classifier"), "Iris", LabelsPath: "/src/hostile.txt", LabelsText: hostile);
+            const string user = "namespace UserProject { internal static class Usage { public static string First() => Iris.LabelNames[0] + Iris.LabelNames[1] + Iris.LabelNames[2]; } }";
+            var (run, _, diagnostics) = GeneratorHarness.Run(new[] { item }, user);
+            Assert.True(diagnostics.IsEmpty, GeneratorHarness.Describe(diagnostics)); // compiles, warnings as errors, XML docs checked
+            string code = run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+            string[] lines = code.Split('\n');
+            Assert.Contains(lines, l => l.TrimStart().StartsWith("///", StringComparison.Ordinal) && l.Contains("&lt;script&gt;", StringComparison.Ordinal)); // listed in the docs, escaped
+            Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("///", StringComparison.Ordinal) && l.Contains("<script>", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("#error", StringComparison.Ordinal)); // no directive smuggled in
+            Assert.Contains("\"</summary><script>\"", code); // the name itself, as a string literal
+        }
+
+        [Fact]
         public void Classifier_problems_are_MSDK0011_and_the_class_is_still_generated()
         {
             string iris = GeneratorHarness.Model("iris_classifier");
