@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Threading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,6 +18,9 @@ builder.Services.AddHealthChecks().AddOnnxModelCheck<Digits>();
 builder.Services.AddOnnxModel<DigitsBatch>(builder.Configuration.GetSection("Models:DigitsBatch"));
 builder.Services.AddOnnxModelBatcher<DigitsBatch.Batcher>();
 builder.Services.AddHealthChecks().AddOnnxModelCheck<DigitsBatch>();
+
+// A scikit-learn classifier as skl2onnx converts it (its probabilities are a ZipMap); Labels names its classes.
+builder.Services.AddOnnxModel<IrisClassifier>(builder.Configuration.GetSection("Models:Iris"));
 
 WebApplication app = builder.Build();
 
@@ -56,6 +60,20 @@ app.MapPost("/predict/batched", async (float[] pixels, DigitsBatch.Batcher batch
     }
 });
 
+// POST 4 iris measurements (sepal length, sepal width, petal length, petal width, in cm): the species and the classes' scores.
+app.MapPost("/classify", (float[] features, IrisClassifier model) =>
+{
+    if (features.Length != 4)
+    {
+        return Results.BadRequest(new { error = $"Send 4 measurements (sepal length, sepal width, petal length, petal width); got {features.Length}." });
+    }
+
+    IrisClassifier.Result result = model.Run(features, floatInputDim0: 1);
+    Prediction<long> best = result.Best();                          // label, score and name, read before the handler returns
+    var scores = result.TopK(3).Select(p => new ClassScore(p.Name!, p.Score)).ToArray();
+    return Results.Ok(new IrisAnswer(best.Name!, best.Score, scores));
+});
+
 // Healthy, Degraded (a new file failed to load; the previous version still serves) or Unhealthy.
 app.MapHealthChecks("/health");
 
@@ -73,6 +91,15 @@ app.Run();
 /// <param name="Probability">Its probability.</param>
 /// <param name="Probabilities">The probability of each digit 0..9.</param>
 internal sealed record Prediction(long Label, float Probability, float[] Probabilities);
+
+/// <summary>What <c>/classify</c> answers.</summary>
+/// <param name="Species">The most likely species.</param>
+/// <param name="Probability">Its probability.</param>
+/// <param name="Scores">Every species with its probability, best first.</param>
+internal sealed record IrisAnswer(string Species, float Probability, ClassScore[] Scores);
+
+/// <summary>One species and its probability.</summary>
+internal sealed record ClassScore(string Species, float Probability);
 
 /// <summary>The app's entry point (public for the tests' <c>WebApplicationFactory&lt;Program&gt;</c>).</summary>
 public partial class Program

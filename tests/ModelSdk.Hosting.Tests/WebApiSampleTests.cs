@@ -61,6 +61,20 @@ namespace ModelSdk.Hosting.Tests
                 Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
                 Assert.Contains("Send 64 pixels", await bad.Content.ReadAsStringAsync());
 
+                // The iris classifier: every held-out row classified right, with the label names from the Labels file.
+                foreach (string line in System.IO.File.ReadAllLines(System.IO.Path.Combine(AppContext.BaseDirectory, "iris_samples.csv")).Skip(1))
+                {
+                    string[] fields = line.Split(',');
+                    float[] features = fields.Skip(1).Select(f => float.Parse(f, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                    using HttpResponseMessage response = await client.PostAsJsonAsync("/classify", features);
+                    using JsonDocument answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                    Assert.Equal(fields[0], answer.RootElement.GetProperty("species").GetString());
+                    Assert.Equal(3, answer.RootElement.GetProperty("scores").GetArrayLength());
+                }
+
+                using HttpResponseMessage badIris = await client.PostAsJsonAsync("/classify", new float[] { 1, 2 });
+                Assert.Equal(HttpStatusCode.BadRequest, badIris.StatusCode);
+
                 Assert.Equal("Healthy", await client.GetStringAsync("/health"));
                 using HttpResponseMessage reload = await client.PostAsync("/admin/reload", null);
                 Assert.Contains("\"outcome\":\"Unchanged\"", await reload.Content.ReadAsStringAsync());
