@@ -929,6 +929,16 @@ def make_optional_values():
     save_model(make_model(graph, "An optional input and an optional output."), "optional_values")
 
 
+def make_huge_dims():
+    """Dims of 2**32 and more: they must load and be checked as they are (an old issue saw 'dimension 1 = 0')."""
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"], name="same")],
+        "huge_dims",
+        [vi("x", TensorProto.FLOAT, [1, 2 ** 32], "Declared with 4,294,967,296 columns (never run at that size).")],
+        [vi("y", TensorProto.FLOAT, [1, 2 ** 32], "x itself.")])
+    save_model(make_model(graph, "A model whose declared dims don't fit 32 bits."), "huge_dims")
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -956,6 +966,7 @@ def main():
     make_sequence_input()
     make_map_input()
     make_optional_values()
+    make_huge_dims()
     print("wrote models to %s (digits accuracy %s)" % (HERE, accuracy))
 
 

@@ -92,5 +92,16 @@ namespace ModelSdk.Tests
             Assert.Equal("rows", negative.ParamName);
             Assert.Contains("'batch' (parameter rows)", negative.Message);
         }
+
+        [Fact]
+        public void Dims_of_2_to_the_32_and_more_load_and_are_checked_as_they_are()
+        {
+            // The build issue saw such a model fail at load with "dimension 1 = 0" (a dim cut to 32 bits somewhere).
+            Assert.Equal(4294967296L, HugeDims.Inputs.X.Dim1);
+            using HugeDims model = HugeDims.Load(TestData.Model("huge_dims"));
+            Assert.Equal(4294967296L, model.Signature.Inputs[0].Dims[1].Value);
+            var e = Assert.Throws<ArgumentException>(() => model.Run(new float[4]));
+            Assert.Contains("expects shape [1, 4294967296] (4294967296 elements) but received 4 elements", e.Message);
+        }
     }
 }
