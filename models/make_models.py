@@ -691,52 +691,42 @@ def make_compute_bound_batch(weights, x1):
 FLOAT8_TYPES = [("e4m3fn", 17), ("e4m3fnuz", 18), ("e5m2", 19), ("e5m2fnuz", 20)]
 
 
-def make_float8_casts():
-    """Cast float -> each float8 type, and each float8 type -> float, through ONNX Runtime's kernels.
-
-    No expected data: the C# test compares ONNX Runtime's casts with ModelSdk's managed conversions
-    over every one of the 256 bit patterns and over a set of floats chosen around each rounding edge.
-    onnx 1.12's checker does not know opset 19 or these types, so this model is not checked.
-    """
-    nodes, inputs, outputs = [], [vi("x", TensorProto.FLOAT, ["n"], "Floats to cast to each float8 type.")], []
-    for name, etype in FLOAT8_TYPES:
-        nodes.append(helper.make_node("Cast", ["x"], [name + "_from_x"], name="to_" + name, to=etype))
-        nodes.append(helper.make_node("Cast", [name + "_in"], [name + "_as_float"], name="from_" + name,
+def cast_model(name, types, opset, ir_version, x_doc, in_doc, from_x_doc, graph_doc, model_doc):
+    """Cast float -> each of types and each of types -> float, through ONNX Runtime's kernels. No expected data: the
+    C# tests compare ONNX Runtime's casts with ModelSdk's managed conversions. onnx 1.12's checker does not know
+    these types or opsets, so such a model is not checked."""
+    nodes, inputs, outputs = [], [vi("x", TensorProto.FLOAT, ["n"], x_doc)], []
+    for type_name, etype in types:
+        nodes.append(helper.make_node("Cast", ["x"], [type_name + "_from_x"], name="to_" + type_name, to=etype))
+        nodes.append(helper.make_node("Cast", [type_name + "_in"], [type_name + "_as_float"], name="from_" + type_name,
                                       to=TensorProto.FLOAT))
-        inputs.append(vi(name + "_in", etype, ["m"], "float8%s values to cast to float." % name))
-        outputs.append(vi(name + "_from_x", etype, ["n"], "Cast(x, to=float8%s), saturating." % name))
-        outputs.append(vi(name + "_as_float", TensorProto.FLOAT, ["m"], "Cast(%s_in, to=float)." % name))
-    graph = helper.make_graph(nodes, "float8_casts", inputs, outputs,
-                              doc_string="Casts between float and the four float8 types.")
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9,
-                              producer_name=PRODUCER, producer_version=PRODUCER_VERSION,
-                              doc_string="float8 element types (opset 19) in and out.")
-    save_model(model, "float8_casts")
+        inputs.append(vi(type_name + "_in", etype, ["m"], in_doc % type_name))
+        outputs.append(vi(type_name + "_from_x", etype, ["n"], from_x_doc % type_name))
+        outputs.append(vi(type_name + "_as_float", TensorProto.FLOAT, ["m"], "Cast(%s_in, to=float)." % type_name))
+    graph = helper.make_graph(nodes, name, inputs, outputs, doc_string=graph_doc)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
+                              producer_name=PRODUCER, producer_version=PRODUCER_VERSION, doc_string=model_doc)
+    save_model(model, name)
+
+
+def make_float8_casts():
+    """Every one of the 256 bit patterns and a set of floats around each rounding edge, in the C# test."""
+    cast_model("float8_casts", FLOAT8_TYPES, 19, 9, "Floats to cast to each float8 type.",
+               "float8%s values to cast to float.", "Cast(x, to=float8%s), saturating.",
+               "Casts between float and the four float8 types.", "float8 element types (opset 19) in and out.")
 
 
 # The 4-bit integer types (two elements per byte), from ONNX 1.16 (IR 10, Cast in opset 21). onnx 1.12 doesn't know
-# them, so their numbers are spelled out and nothing is checked. float4e2m1 (23) is left out: ONNX Runtime 1.31's CPU
-# provider has no kernel for it at all (not even Identity), so no model with it loads here.
+# them, so their numbers are spelled out. float4e2m1 (23) is left out: ONNX Runtime 1.31's CPU provider has no
+# kernel for it at all (not even Identity), so no model with it loads here.
 PACKED_TYPES = [("uint4", 21), ("int4", 22)]
 
 
 def make_packed_casts():
-    """Cast float -> int4 and uint4 and back, through ONNX Runtime's kernels (no expected data: the C# test
-    compares ONNX Runtime's casts with ModelSdk's managed conversions, as for float8_casts)."""
-    nodes, inputs, outputs = [], [vi("x", TensorProto.FLOAT, ["n"], "Floats to cast to each 4-bit integer type.")], []
-    for name, etype in PACKED_TYPES:
-        nodes.append(helper.make_node("Cast", ["x"], [name + "_from_x"], name="to_" + name, to=etype))
-        nodes.append(helper.make_node("Cast", [name + "_in"], [name + "_as_float"], name="from_" + name,
-                                      to=TensorProto.FLOAT))
-        inputs.append(vi(name + "_in", etype, ["m"], "%s values (two per byte) to cast to float." % name))
-        outputs.append(vi(name + "_from_x", etype, ["n"], "Cast(x, to=%s)." % name))
-        outputs.append(vi(name + "_as_float", TensorProto.FLOAT, ["m"], "Cast(%s_in, to=float)." % name))
-    graph = helper.make_graph(nodes, "packed_casts", inputs, outputs,
-                              doc_string="Casts between float and the 4-bit integer types.")
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10,
-                              producer_name=PRODUCER, producer_version=PRODUCER_VERSION,
-                              doc_string="4-bit integer element types (opset 21) in and out.")
-    save_model(model, "packed_casts")
+    """Odd and even element counts, in the C# test."""
+    cast_model("packed_casts", PACKED_TYPES, 21, 10, "Floats to cast to each 4-bit integer type.",
+               "%s values (two per byte) to cast to float.", "Cast(x, to=%s).",
+               "Casts between float and the 4-bit integer types.", "4-bit integer element types (opset 21) in and out.")
 
 
 # --------------------------------------------------------------------------- 14. lifetime models
