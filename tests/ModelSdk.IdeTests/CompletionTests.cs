@@ -8,7 +8,6 @@ using Microsoft.Build.Locator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Completion;
 using Microsoft.CodeAnalysis.MSBuild;
-using Microsoft.CodeAnalysis.Text;
 using Xunit;
 
 namespace ModelSdk.IdeTests
@@ -51,29 +50,44 @@ namespace Consumer
         [Fact]
         public async Task Typing_result_dot_offers_every_output_with_its_docs_and_follows_a_replaced_model()
         {
+            // Bounded: a design-time build that hangs fails the test instead of CI.
+            await RunAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        }
+
+        private async Task RunAsync()
+        {
             string model = Path.Combine(_project, "models", "classifier.onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(model)!);
             File.Copy(Path.Combine(RepoRoot, "models", "digits.onnx"), model);
             string csproj = WriteProject();
 
             // The digits model: label int64 [1], probabilities float [1, 10].
-            ImmutableArray<CompletionItem> items = await CompleteAsync(csproj, out Func<CompletionItem, Task<string>> describe);
-            Assert.Contains(items, i => i.DisplayText == "Label");
-            Assert.Contains(items, i => i.DisplayText == "Probabilities");
-            Assert.Contains(items, i => i.DisplayText == "ToOwned");
-            string label = await describe(items.Single(i => i.DisplayText == "Label"));
+            Completions completions = await CompleteAsync(csproj);
+            Assert.Contains(completions.Items, i => i.DisplayText == "Label");
+            Assert.Contains(completions.Items, i => i.DisplayText == "Probabilities");
+            Assert.Contains(completions.Items, i => i.DisplayText == "ToOwned");
+            string label = await completions.DescribeAsync("Label");
             Assert.Contains("label", label);       // the ONNX name,
             Assert.Contains("int64 [1]", label);   // type and shape, from the XML docs
-            string probabilities = await describe(items.Single(i => i.DisplayText == "Probabilities"));
-            Assert.Contains("float [1, 10]", probabilities);
+            Assert.Contains("float [1, 10]", await completions.DescribeAsync("Probabilities"));
 
             // The file replaced by another model (two_outputs: small [1, 1], large [1024, 4096]); the IDE runs the design-time
             // build again, the manifest's hash changes, and the generated class follows: no compile, no rebuild.
             File.Copy(Path.Combine(RepoRoot, "models", "two_outputs.onnx"), model, overwrite: true);
-            items = await CompleteAsync(csproj, out describe);
-            Assert.DoesNotContain(items, i => i.DisplayText == "Label");
-            Assert.Contains(items, i => i.DisplayText == "Small");
-            Assert.Contains("float [1024, 4096]", await describe(items.Single(i => i.DisplayText == "Large")));
+            completions = await CompleteAsync(csproj);
+            Assert.DoesNotContain(completions.Items, i => i.DisplayText == "Label");
+            Assert.Contains(completions.Items, i => i.DisplayText == "Small");
+            Assert.Contains("float [1024, 4096]", await completions.DescribeAsync("Large"));
+        }
+
+        /// <summary>What completion offers at <c>$$</c> of the user's code, and the document it was asked in (for descriptions).</summary>
+        private sealed record Completions(Document Document, ImmutableArray<CompletionItem> Items)
+        {
+            public async Task<string> DescribeAsync(string displayText)
+            {
+                CompletionDescription? description = await CompletionService.GetService(Document)!.GetDescriptionAsync(Document, Items.Single(i => i.DisplayText == displayText));
+                return description?.Text ?? string.Empty;
+            }
         }
 
         private string WriteProject()
@@ -104,34 +118,19 @@ namespace Consumer
             return csproj;
         }
 
-        /// <summary>Opens the project afresh (a design-time build), and asks for completions at <c>$$</c> of the user's code.</summary>
-        private static Task<ImmutableArray<CompletionItem>> CompleteAsync(string csproj, out Func<CompletionItem, Task<string>> describe)
+        /// <summary>Opens the project afresh (a design-time build, in a workspace of its own: what an IDE holds after it reloads the project).</summary>
+        private static async Task<Completions> CompleteAsync(string csproj)
         {
-            var done = new TaskCompletionSource<ImmutableArray<CompletionItem>>();
-            Document? opened = null;
-            describe = async item =>
-            {
-                CompletionDescription? description = await CompletionService.GetService(opened!)!.GetDescriptionAsync(opened!, item);
-                return description?.Text ?? string.Empty;
-            };
-
-            return Run();
-
-            async Task<ImmutableArray<CompletionItem>> Run()
-            {
-                // A workspace per opening: what an IDE holds after it reloads the project.
-                var workspace = MSBuildWorkspace.Create();
-                Project project = await workspace.OpenProjectAsync(csproj);
-                Assert.True(workspace.Diagnostics.All(d => d.Kind != WorkspaceDiagnosticKind.Failure),
-                    string.Join("\n", workspace.Diagnostics.Select(d => d.Message)));
-                Document document = project.Documents.Single(d => d.Name == "Usage.cs");
-                Compilation compilation = (await project.GetCompilationAsync())!;
-                Assert.Contains(compilation.SyntaxTrees, t => t.FilePath.EndsWith(".g.cs", StringComparison.Ordinal)); // the generator ran
-                int position = UserCode.IndexOf("$$", StringComparison.Ordinal);
-                opened = document;
-                CompletionList list = await CompletionService.GetService(document)!.GetCompletionsAsync(document, position);
-                return list.ItemsList.ToImmutableArray();
-            }
+            var workspace = MSBuildWorkspace.Create();
+            Project project = await workspace.OpenProjectAsync(csproj);
+            Assert.True(workspace.Diagnostics.All(d => d.Kind != WorkspaceDiagnosticKind.Failure),
+                string.Join("\n", workspace.Diagnostics.Select(d => d.Message)));
+            Document document = project.Documents.Single(d => d.Name == "Usage.cs");
+            Compilation compilation = (await project.GetCompilationAsync())!;
+            Assert.Contains(compilation.SyntaxTrees, t => t.FilePath.EndsWith(".g.cs", StringComparison.Ordinal)); // the generator ran
+            int position = UserCode.IndexOf("$$", StringComparison.Ordinal);
+            CompletionList list = await CompletionService.GetService(document)!.GetCompletionsAsync(document, position);
+            return new Completions(document, list.ItemsList.ToImmutableArray());
         }
 
         public void Dispose()

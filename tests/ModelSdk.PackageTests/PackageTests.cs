@@ -267,19 +267,10 @@ namespace ModelSdk.PackageTests
             return repository.Attribute("url")?.Value;
         }
 
+        /// <summary>Runs a program to its end, within 10 minutes: a hung build or git fails the test instead of CI.</summary>
         private static (int Exit, string Output) Run(string program, string workingDirectory, string arguments)
         {
-            var start = new ProcessStartInfo(program, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-            using Process process = Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, output + error.Result);
-        }
-
-        private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
-        {
-            var start = new ProcessStartInfo("dotnet", arguments)
+            var start = new ProcessStartInfo(program, arguments)
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
@@ -289,11 +280,18 @@ namespace ModelSdk.PackageTests
             start.Environment["DOTNET_NOLOGO"] = "1";
             start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
             using Process process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, output + error.Result);
+            if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"'{program} {arguments}' did not end within 10 minutes.");
+            }
+
+            return (process.ExitCode, output.Result + error.Result);
         }
+
+        private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments) => Run("dotnet", workingDirectory, arguments);
 
         /// <summary>Packs ModelSdk once (with a version unique to this run, so no stale package is taken from NuGet's cache).</summary>
         public sealed class PackedSdk : IDisposable
