@@ -97,12 +97,10 @@ namespace ModelSdk.Generators.Model
         /// <summary>Whether generated code may pass null for an input of this type (an absent optional).</summary>
         public static bool IsOptional(TypeSpec type) => type.Kind == ValueKind.Optional;
 
-        private static (string Key, string Value)? MapTypes(TypeSpec map)
-        {
-            string? key = map.KeyType switch { 7 => "long", 8 => "string", _ => null };
-            TypeSpec? value = map.Element;
-            string? valueType = value is { Kind: ValueKind.Tensor } ? value.ElementType switch { 1 => "float", 11 => "double", 7 => "long", 8 => "string", _ => null } : null;
-            return key != null && valueType != null ? (key, valueType) : null;
-        }
+        // ONNX Runtime's maps: int64 or string keys; float, double, int64 or string values.
+        private static (string Key, string Value)? MapTypes(TypeSpec map) =>
+            map.KeyType is 7 or 8 && map.Element is { Kind: ValueKind.Tensor, ElementType: 1 or 11 or 7 or 8 } value
+                ? (ElementTypes.CSharpType(map.KeyType)!, ElementTypes.CSharpType(value.ElementType)!)
+                : null;
     }
 }

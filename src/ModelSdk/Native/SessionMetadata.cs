@@ -10,7 +10,6 @@ namespace ModelSdk.Native
         {
             Name = name;
             Type = type;
-            ElementType = type.Kind == OnnxValueKind.Tensor ? type.ElementType : OnnxElementType.Undefined;
             Dims = dims;
         }
 
@@ -22,7 +21,7 @@ namespace ModelSdk.Native
         public OnnxValueKind Kind => Type.Kind;
 
         /// <summary>For tensors; Undefined otherwise.</summary>
-        public OnnxElementType ElementType { get; }
+        public OnnxElementType ElementType => Type.Kind == OnnxValueKind.Tensor ? Type.ElementType : OnnxElementType.Undefined;
 
         /// <summary>For tensors: the dims, -1 where symbolic or unknown.</summary>
         public long[] Dims { get; }

@@ -41,10 +41,9 @@ namespace ModelSdk
                     throw new ArgumentException($"Shape [{string.Join(", ", _shape)}] has a negative dimension.", nameof(shape));
                 }
 
-                count = count > 0 && dim > long.MaxValue / count ? -1 : count * dim;
-                if (count < 0)
+                if (count >= 0 && !ShapeResolver.TryMultiply(count, dim, out count))
                 {
-                    break;
+                    count = -1; // more than a long holds: reported below
                 }
             }
 

@@ -173,7 +173,7 @@ namespace ModelSdk
             if (item.Destination is null)
             {
                 // The common case, without re-deriving the byte length: a produced item's buffer always holds its elements.
-                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(item.Buffer!)), checked((int)OnnxElementTypes.StorageLength(item.Info.ElementType, item.ElementCount)));
+                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(item.Buffer!)), checked((int)item.StorageLength));
             }
 
             ReadOnlySpan<byte> bytes = item.Bytes();
@@ -223,7 +223,13 @@ namespace ModelSdk
             Info = info;
             Shape = allocateShape && info.Rank > 0 ? new long[info.Rank] : Array.Empty<long>();
             ElementSize = OnnxElementTypes.SizeOf(info.ElementType);
+            _packed = OnnxElementTypes.IsPacked(info.ElementType);
         }
+
+        private readonly bool _packed; // 4-bit elements, two per stored value
+
+        /// <summary>How many values of the element's C# type hold this run's elements (pairs for the 4-bit types).</summary>
+        public long StorageLength => _packed ? (ElementCount + 1) / 2 : ElementCount;
 
         public TensorInfo Info { get; }
 
@@ -248,7 +254,7 @@ namespace ModelSdk
         private object? _decoded;
         private bool _isDecoded;
 
-        public long ByteLength => OnnxElementTypes.StorageLength(Info.ElementType, ElementCount) * ElementSize;
+        public long ByteLength => StorageLength * ElementSize;
 
         /// <summary>A buffer for <paramref name="bytes"/> bytes (the current one when big enough).</summary>
         public byte[] EnsureBuffer(long bytes)

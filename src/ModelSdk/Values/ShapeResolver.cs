@@ -378,7 +378,7 @@ namespace ModelSdk
         }
 
         /// <summary>The product of two dims (both non-negative); false when it does not fit a long. A multiply, no division.</summary>
-        private static bool TryMultiply(long a, long b, out long product)
+        internal static bool TryMultiply(long a, long b, out long product)
         {
             ulong high = Math.BigMul((ulong)a, (ulong)b, out ulong low);
             product = (long)low;

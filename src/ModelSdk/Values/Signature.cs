@@ -73,6 +73,7 @@ namespace ModelSdk
             HasShape = dims != null;
             _dims = dims ?? Array.Empty<Dim>();
             Type = OnnxType.Tensor(elementType);
+            IsTensor = true;
             IsSupported = Type.IsSupported;
             TypeDescription = Type.ToString();
         }
@@ -84,6 +85,7 @@ namespace ModelSdk
         {
             Name = name ?? throw new ArgumentNullException(nameof(name));
             Type = type ?? throw new ArgumentNullException(nameof(type));
+            IsTensor = type.Kind == OnnxValueKind.Tensor;
             ElementType = type.Kind == OnnxValueKind.Tensor ? type.ElementType : OnnxElementType.Undefined;
             _dims = Array.Empty<Dim>();
             IsSupported = type.IsSupported;
@@ -106,6 +108,7 @@ namespace ModelSdk
             IsSupported = source.IsSupported;
             TypeDescription = source.TypeDescription;
             Type = source.Type;
+            IsTensor = source.IsTensor;
             _dims = dims;
         }
 
@@ -118,8 +121,8 @@ namespace ModelSdk
         /// <summary>Tensor, sequence, map or optional.</summary>
         public OnnxValueKind Kind => Type.Kind;
 
-        /// <summary>True for tensors: values ModelSdk reads in place (other kinds are decoded into managed objects).</summary>
-        internal bool IsTensor => Type.Kind == OnnxValueKind.Tensor;
+        /// <summary>True for tensors: values ModelSdk reads in place (other kinds are decoded into managed objects). A field: runs read it per input.</summary>
+        internal readonly bool IsTensor;
 
         /// <summary>The ONNX name.</summary>
         public string Name { get; }
